@@ -1,0 +1,1 @@
+"""Console scripts: dnn-train, dnn-sweep, dnn-reproduce, dnn-ui."""

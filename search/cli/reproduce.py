@@ -1,0 +1,111 @@
+"""dnn-reproduce: re-train a tracked run from its stored config and compare the cost curves."""
+import argparse
+import sys
+import tempfile
+
+from search.cli.common import EXIT_FAILED, fail
+
+TOLERANCE = 0.0  # same machine, same BLAS: the curves must be identical
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="dnn-reproduce",
+        description="Re-train an MLflow run from its stored config.yaml, log it as a new run "
+                    "tagged reproduced_from=RUN_ID, and compare the two train_cost curves "
+                    "(exit 0 when they agree on every common iteration).")
+    p.add_argument("run_id", help="the MLflow run to reproduce")
+    p.add_argument("overrides", nargs="*",
+                   help="key=value changes on top of the stored config, e.g. train.num_iterations=5000")
+    p.add_argument("--config-only", action="store_true", help="print the stored config and exit")
+    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else the "
+                                          "local store sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tolerance", type=float, default=TOLERANCE,
+                   help="largest absolute cost difference still counted as agreement (default 0)")
+    return p.parse_args(argv)
+
+
+def stored_config(client, run_id):
+    from omegaconf import OmegaConf
+
+    from search.config import check_no_foreign_targets
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, "config.yaml", tmp)
+        except Exception:
+            fail(f"run {run_id} has no config.yaml artifact: it was not logged by dnnsweep")
+        cfg = OmegaConf.load(path)
+    check_no_foreign_targets(cfg)
+    return cfg
+
+
+def apply_overrides(cfg, overrides):
+    from omegaconf import OmegaConf
+
+    for item in overrides:
+        if "=" not in item:
+            fail(f"override {item!r} is not of the form key=value")
+        key, value = item.split("=", 1)
+        if OmegaConf.select(cfg, key, default="<missing>") == "<missing>":
+            fail(f"override {item!r}: no key {key!r} in the stored config")
+        OmegaConf.update(cfg, key, OmegaConf.from_dotlist([f"v={value}"]).v, merge=False)
+    return cfg
+
+
+def compare(old, new):
+    """Largest absolute difference over the iterations both curves have, and their count."""
+    old = dict(old)
+    common = [(old[s], v) for s, v in enumerate(new) if s in old]
+    return max((abs(a - b) for a, b in common), default=float("inf")), len(common)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from omegaconf import OmegaConf
+
+    from search.config import ConfigError, check_run_config, default_tracking
+    from search.tracking import metric_history, open_run
+
+    tracking = default_tracking(args.tracking_uri)
+    try:
+        client, run = open_run(tracking, args.run_id)
+        cfg = apply_overrides(stored_config(client, args.run_id), args.overrides)
+        check_run_config(cfg)
+    except (LookupError, ConfigError) as e:
+        fail(str(e))
+    if args.config_only:
+        print(OmegaConf.to_yaml(cfg), end="")
+        return 0
+    cfg.tracking.uri = tracking.uri
+    experiment = client.get_experiment(run.info.experiment_id).name
+    return retrain(cfg, args, client, run, experiment, metric_history)
+
+
+def retrain(cfg, args, client, run, experiment, metric_history):
+    from dnn import DivergenceError
+    from dnn.data import DataError
+    from search.run import train_run
+
+    tags = {"reproduced_from": args.run_id,
+            **{k: v for k, v in run.data.tags.items() if k.startswith("optuna.")}}
+    try:
+        result = train_run(cfg, args.overrides, tags=tags, experiment=experiment,
+                           parent_run_id=run.data.tags.get("mlflow.parentRunId"),
+                           run_name=f"reproduce-{args.run_id[:8]}")
+    except (DataError, ValueError) as e:
+        fail(str(e))
+    except DivergenceError as e:
+        fail(str(e), EXIT_FAILED)
+    diff, n = compare(metric_history(client, args.run_id, "train_cost"), result.costs)
+    print(f"new run {result.run_id} (reproduced_from={args.run_id})")
+    print(f"largest absolute train_cost difference over {n} common iterations: {diff:.3g}")
+    if n and diff <= args.tolerance:
+        print("the cost curves agree")
+        return 0
+    print("the cost curves differ", file=sys.stderr)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The single-run path: a composed config becomes one trained, tracked MLflow run.
+
+dnn-train, every sweep trial and dnn-reproduce all go through train_run:
+config -> check -> data -> (MLflow run) -> fit(callback) -> metrics/artifacts -> status.
+"""
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from dnn import DivergenceError, evaluate, fit
+from dnn.data import load_dataset
+from search.config import check_run_config, fit_kwargs, flatten, run_config
+from search.cv import cross_validate
+from search.progress import Progress
+from search.secrets import mask
+
+
+class StopRun(Exception):
+    """Raised from on_step to end a run early as KILLED (a pruned trial)."""
+
+    status = "KILLED"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    costs: list
+    metrics: dict
+    parameters: dict = field(repr=False)
+    eval_split: str = "val"
+
+
+def load_run_data(cfg):
+    """The data set of cfg.data, and the split runs are evaluated on (val, else test)."""
+    data = load_dataset(**OmegaConf.to_container(cfg.data, resolve=True))
+    if data.X_val is not None:
+        return data, "val", (data.X_val, data.Y_val)
+    if data.X_test is not None:
+        return data, "test", (data.X_test, data.Y_test)
+    return data, None, None
+
+
+def _save_artifacts(tracker, cfg, overrides, parameters, costs, eval_points, eval_split, folder):
+    folder = Path(folder)
+    # Artifacts are readable by whoever reads the store: no URL passwords in them.
+    (folder / "config.yaml").write_text(mask(OmegaConf.to_yaml(cfg)))
+    (folder / "overrides.yaml").write_text(
+        mask(OmegaConf.to_yaml(OmegaConf.create(list(overrides)))))
+    np.savez(folder / "parameters.npz", **parameters)
+    plot_costs(costs, eval_points, eval_split, folder / "cost_curve.png")
+    for name in ("config.yaml", "overrides.yaml", "parameters.npz", "cost_curve.png"):
+        tracker.log_artifact(folder / name)
+    if cfg.tracking.log_model and not cv_folds(cfg):  # a CV run has K networks: see its refit
+        tracker.log_model(folder / "parameters.npz", cfg.model.activation)
+
+
+def plot_costs(costs, eval_points, eval_split, path):
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.13, top=0.96)  # tight_layout costs ~0.2 s
+    ax.plot(costs, label="train_cost")
+    if eval_points:
+        ax.plot(*zip(*eval_points), "o-", ms=3, label=f"{eval_split}_cost")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("cost")
+    ax.legend()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, run_name=None,
+              progress=True, experiment=None, on_start=None):
+    """Train and track the run described by cfg; return a RunResult.
+
+    The config is checked and the data loaded before MLflow is touched, so bad input
+    creates no run. on_step(iteration, cost, metrics) may raise StopRun (run ends
+    KILLED); divergence and crashes end the run FAILED with the error as a tag.
+    on_start(run_id) is called once the MLflow run exists.
+    """
+    cfg = run_config(cfg)
+    check_run_config(cfg)
+    data, eval_split, evaluation = load_run_data(cfg)
+    if cv_folds(cfg):
+        eval_split, evaluation = "val", None  # validated on the folds of the training data
+    from search.tracking import Tracker
+
+    tracker = Tracker(cfg.tracking, experiment)
+    run_tags = {"seed": cfg.train.seed, **(tags or {})}
+    run_id = tracker.start(run_name, run_tags, parent_run_id)
+    try:
+        if on_start:
+            on_start(run_id)
+        result = _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_step,
+                                progress)
+    except StopRun as e:
+        tracker.end(e.status, str(e) or "stopped")
+        raise
+    except DivergenceError as e:
+        tracker.end("FAILED", e)
+        raise
+    except KeyboardInterrupt:
+        tracker.end("KILLED", "interrupted")
+        raise
+    except BaseException as e:
+        tracker.end("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    tracker.end("FINISHED")
+    return result
+
+
+class StepLogger:
+    """The per-iteration hook of a tracked run: buffers metrics, keeps the evaluation
+    points for the plot, shows progress, and hands the step to on_step (pruning)."""
+
+    def __init__(self, tracker, cfg, eval_split, on_step, progress):
+        self.tracker, self.eval_split, self.on_step = tracker, eval_split, on_step
+        self.log_every, self.n = cfg.tracking.log_every, cfg.train.num_iterations
+        self.bar = Progress(self.n, "iteration ") if progress else None
+        self.eval_points = []
+
+    def __call__(self, i, cost, metrics, per_fold=None):
+        if i % self.log_every == 0 or i == self.n - 1:
+            self.tracker.metric("train_cost", cost, i)
+        for key, value in metrics.items():
+            key = key.replace("val_", f"{self.eval_split}_", 1)
+            self.tracker.metric(key, value, i)
+            if key.endswith("_cost"):
+                self.eval_points.append((i, value))
+        for fold, fold_metrics in (per_fold or {}).items():
+            for key, value in fold_metrics.items():
+                self.tracker.metric(f"{fold}/{key}", value, i)
+        if self.bar:
+            self.bar.update(i + 1, f"cost {cost:.6f}", force=i == self.n - 1)
+        return self.on_step(i, cost, metrics) if self.on_step else False
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+
+
+def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_step, progress):
+    tracker.log_params(flatten(cfg))
+    tracker.log_dataset(cfg.data.name, data.X_train, data.Y_train, "training")
+    log = StepLogger(tracker, cfg, eval_split, on_step, progress)
+    kwargs = fit_kwargs(cfg)
+    try:
+        if cv_folds(cfg):
+            costs, final, parameters, _ = cross_validate(data, kwargs, cfg.cv.folds,
+                                                         cfg.cv.repeats, cfg.data.seed, log)
+        else:
+            costs, final, parameters = _train_single(data, kwargs, evaluation, eval_split, log)
+    finally:
+        log.close()
+    step = len(costs) - 1
+    logged_at_last_step = bool(log.eval_points) and log.eval_points[-1][0] == step
+    for key, value in final.items():
+        if key == "train_accuracy" or key.endswith("_std") or not logged_at_last_step:
+            tracker.metric(key, value, step)
+    tracker.flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
+                        eval_split, tmp)
+    return RunResult(tracker.run_id, costs, final, parameters, eval_split)
+
+
+def cv_folds(cfg):
+    """K when the run is cross-validated (cfg.cv.folds), else None."""
+    return OmegaConf.select(cfg, "cv.folds")
+
+
+def _train_single(data, kwargs, evaluation, eval_split, log):
+    eval_every = kwargs.pop("eval_every")
+    parameters, costs = fit(data.X_train, data.Y_train, **kwargs, validation=evaluation,
+                            eval_every=eval_every, callback=log)
+    activation = kwargs["activation"]
+    train_metrics = evaluate(parameters, data.X_train, data.Y_train, activation)
+    final = {"train_accuracy": train_metrics["accuracy"]}
+    if evaluation is not None:
+        final.update(evaluate(parameters, *evaluation, activation, f"{eval_split}_"))
+    return costs, final, parameters

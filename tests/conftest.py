@@ -1,0 +1,41 @@
+"""Shared fixtures: where the course's data lives, small random problems."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cat_dir():
+    """The course's cat/non-cat folder: $DNNSWEEP_CAT_DIR, else ../shared/data/catvnoncat."""
+    candidates = [os.environ.get("DNNSWEEP_CAT_DIR"), REPO.parent / "shared/data/catvnoncat"]
+    for c in candidates:
+        if c and (Path(c) / "train_catvnoncat.h5").is_file():
+            return Path(c)
+    return None
+
+
+@pytest.fixture
+def cat_data_dir():
+    d = cat_dir()
+    if d is None:
+        pytest.skip("course data not found (set DNNSWEEP_CAT_DIR to the catvnoncat folder)")
+    return d
+
+
+@pytest.fixture
+def binary_problem():
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 7)
+    Y = (rng.rand(1, 7) > 0.5).astype(float)
+    return X, Y
+
+
+@pytest.fixture
+def softmax_problem():
+    rng = np.random.RandomState(1)
+    X = rng.randn(4, 9)
+    Y = np.eye(3)[:, rng.randint(0, 3, 9)]
+    return X, Y

@@ -1,0 +1,84 @@
+"""Cross-validated trials, refit on all training data, one look at the test split."""
+import re
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow import MlflowClient
+
+from helpers import run_cli
+from search.config import conf_dir
+from search.cv import fold_splits
+from search.run import train_run
+
+
+def test_fold_splits_are_disjoint_stratified_and_repeat_with_new_seeds():
+    y = np.r_[np.zeros(40, int), np.ones(20, int)]
+    splits = fold_splits(y, 4, 2, seed=0)
+    assert [name for name, _, _ in splits][:5] == ["r1_fold_1", "r1_fold_2", "r1_fold_3",
+                                                    "r1_fold_4", "r2_fold_1"]
+    for r in range(2):
+        vals = [va for _, _, va in splits[4 * r:4 * r + 4]]
+        assert sorted(np.concatenate(vals).tolist()) == list(range(60))
+        for (_, tr, va) in splits[4 * r:4 * r + 4]:
+            assert not set(tr) & set(va) and y[va].sum() == 5
+    assert not np.array_equal(splits[0][2], splits[4][2])
+
+
+def test_a_cv_run_scores_the_fold_mean_at_every_step(tmp_path):
+    with initialize_config_dir(conf_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "cv.folds=3", "train.num_iterations=60", "train.eval_every=20",
+            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", "tracking.log_model=false"])
+    seen = []
+    result = train_run(cfg, on_step=lambda i, c, m: seen.append((i, m)) and False, progress=False)
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+
+    def history(key):
+        return {m.step: m.value for m in client.get_metric_history(result.run_id, key)}
+
+    folds = [history(f"fold_{k}/val_cost") for k in (1, 2, 3)]
+    mean = history("val_cost")
+    assert sorted(mean) == [0, 20, 40, 59]
+    for step, value in mean.items():
+        assert value == pytest.approx(np.mean([f[step] for f in folds]), rel=1e-12)
+    # The pruning hook sees exactly the mean at each evaluation step.
+    assert {i: m["val_cost"] for i, m in seen if m} == pytest.approx(mean, rel=1e-12)
+    assert result.metrics["val_cost"] == pytest.approx(mean[59], rel=1e-12)
+    assert result.metrics["val_cost_std"] == pytest.approx(np.std([f[59] for f in folds]))
+    assert "val_accuracy_std" in client.get_run(result.run_id).data.metrics
+
+
+@pytest.fixture
+def npz_with_test(tmp_path):
+    rng = np.random.RandomState(0)
+    X = rng.randn(160, 2)
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    path = tmp_path / "xor.npz"
+    np.savez(path, X=X[:120], y=y[:120], X_test=X[120:], y_test=y[120:])
+    return path
+
+
+@pytest.mark.slow
+def test_cv_sweep_refits_once_and_its_trials_reproduce(tmp_path, npz_with_test):
+    args = ["data=npz", f"data.path={npz_with_test}", "search.cv.folds=3", "search.refit=true",
+            "search.n_trials=4", "search.workers=1", "search.study_name=xor",
+            "~search.space.train.num_iterations", "train.num_iterations=150",
+            "train.eval_every=50", "search.space.model.hidden_units.depth_high=2"]
+    env = {"MLFLOW_TRACKING_URI": ""}
+    proc = run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)
+    assert "refit of trial" in proc.stdout and "test_accuracy=" in proc.stdout
+    run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)  # resumed: nothing new
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    exp = client.get_experiment_by_name("xor")
+    runs = client.search_runs([exp.experiment_id])
+    looked_at_test = [r for r in runs if any(k.startswith("test_") for k in r.data.metrics)]
+    assert len(looked_at_test) == 1
+    (refit,) = looked_at_test
+    assert refit.data.tags["refit"] == "true" and "mlflow.parentRunId" in refit.data.tags
+    assert refit.data.params["data.val_fraction"] == "0.0"
+    trials = [r for r in runs if "optuna.state" in r.data.tags]
+    assert len(trials) == 4 and all("fold_1/val_cost" in r.data.metrics for r in trials)
+    run_id = re.search(r"dnn-reproduce (\w+)", proc.stdout).group(1)
+    repro = run_cli("dnn-reproduce", run_id, cwd=tmp_path, env=env, check=0)
+    assert "the cost curves agree" in repro.stdout
