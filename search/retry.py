@@ -1,0 +1,152 @@
+"""Riding out a database outage: bounded retries with exponential backoff.
+
+A PostgreSQL restart, a failover or a dropped connection surfaces as an OperationalError,
+an InterfaceError or a DBAPIError flagged as a disconnect (Optuna wraps them in
+StorageInternalError; in Optuna 5.0.0 a restart during study.optimize even hides behind
+`UnboundLocalError: ... 'updated_state'`). Those are transient: the caller waits and tries
+again, up to a budget (60 s by default), then the original error is raised. Errors that
+no waiting cures (bad password, unknown database or host, invalid data) are raised at once.
+
+A write that is not idempotent takes a `landed` check: after a failed attempt the write may
+have been committed anyway (the connection died after COMMIT reached the server), so before
+each retry `landed()` looks for it and returns (True, result) when it is there.
+"""
+import os
+import random
+import sys
+import time
+
+DEFAULT_BUDGET = float(os.environ.get("DNNSWEEP_DB_RETRY_SECONDS", "60"))
+FIRST_DELAY = 0.5
+MAX_DELAY = 4.0
+
+# OperationalError messages that no amount of waiting fixes.
+PERMANENT = ("password authentication failed", "no pg_hba.conf entry", "does not exist",
+             "could not translate host name", "name or service not known",
+             "permission denied", "authentication failed", "invalid dsn",
+             "invalid connection option", "value too long", "unknown database")
+
+
+def error_chain(exc, limit=20):
+    """exc, then the errors it was raised from or while handling (bounded)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen and len(seen) < limit:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def is_transient(exc):
+    """True when exc (or an error it was raised from) is a lost or refused database
+    connection that a later attempt may not meet."""
+    try:
+        import sqlalchemy.exc as sa_exc
+    except ImportError:  # pragma: no cover - RDB storages need SQLAlchemy
+        return False
+    for e in error_chain(exc):
+        text = str(e).lower()
+        if isinstance(e, UnboundLocalError) and "updated_state" in text:
+            return True
+        if any(p in text for p in PERMANENT):
+            return False
+        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, (sa_exc.OperationalError, sa_exc.InterfaceError,
+                          sa_exc.DisconnectionError, sa_exc.TimeoutError,
+                          sa_exc.PendingRollbackError)):
+            return True
+        name = type(e).__name__
+        module = type(e).__module__ or ""
+        if module.startswith("psycopg2") and name in ("OperationalError", "InterfaceError"):
+            return True
+    return False
+
+
+def describe(exc):
+    """One line naming the database error behind exc (not Optuna's wrapper of it)."""
+    root = exc
+    for e in error_chain(exc):
+        root = e
+        if not isinstance(e, UnboundLocalError) and type(e).__module__.split(".")[0] in (
+                "psycopg2", "psycopg", "pymysql", "MySQLdb", "sqlite3"):
+            break
+    text = str(root).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(root).__name__}: {_mask(first)[:200]}" if first else type(root).__name__
+
+
+SERVER_BUSY = ("the database system is starting up", "the database system is shutting down",
+               "the database system is in recovery mode", "server closed the connection")
+
+
+def is_server_restarting(exc):
+    """Narrower than is_transient: the server answered that it is going down or coming up.
+    Opening a storage retries only this, so a wrong host or port fails at once."""
+    return is_transient(exc) and any(m in str(e).lower() for e in error_chain(exc)
+                                     for m in SERVER_BUSY)
+
+
+class Retry:
+    """Calls a function again while it fails transiently, sleeping 0.5, 1, 2, 4, 4, ... s
+    (each with +-50% jitter, so workers do not hammer a recovering server in step) until
+    `budget` seconds have passed since the first failure."""
+
+    def __init__(self, budget=DEFAULT_BUDGET, first_delay=FIRST_DELAY, max_delay=MAX_DELAY,
+                 on_failure=None, label="study storage", quiet=False, transient=None):
+        self.budget, self.first_delay, self.max_delay = budget, first_delay, max_delay
+        self.transient = transient or is_transient
+        self.on_failure, self.label, self.quiet = on_failure, label, quiet
+        self.last_failure = None  # time.time() of the last transient failure seen
+        self._waiting_since = None
+
+    def _note(self, text):
+        if not self.quiet:
+            print(f"dnnsweep: {text}", file=sys.stderr, flush=True)
+
+    def __call__(self, fn, *args, landed=None, **kwargs):
+        start = None
+        delay = self.first_delay
+        failed = False
+        while True:
+            try:
+                if failed and landed is not None:
+                    done, result = landed()
+                    if done:
+                        self._recovered(start)
+                        return result
+                result = fn(*args, **kwargs)
+                if failed:
+                    self._recovered(start)
+                return result
+            except Exception as e:
+                if not self.transient(e):
+                    raise
+                now = time.monotonic()
+                start = start if start is not None else now
+                self.last_failure = time.time()
+                if self.on_failure:
+                    self.on_failure(e)
+                if now - start + delay > self.budget:
+                    self._note(f"{self.label} still unreachable after {now - start:.0f} s; "
+                               "giving up")
+                    raise
+                if not failed and self._waiting_since is None:
+                    self._note(f"{self.label} unreachable ({describe(e)}); retrying for up "
+                               f"to {self.budget:.0f} s")
+                    self._waiting_since = now
+                failed = True
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, self.max_delay)
+
+    def _recovered(self, start):
+        self.last_failure = time.time()
+        if self._waiting_since is not None:
+            self._note(f"{self.label} reachable again after "
+                       f"{time.monotonic() - self._waiting_since:.1f} s")
+            self._waiting_since = None
+
+
+def _mask(text):
+    from search.secrets import mask
+
+    return mask(text)

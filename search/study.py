@@ -1,0 +1,186 @@
+"""The Optuna side of a sweep: sampler and pruner from config, the study, and one worker's
+loop of trials, each a tracked train_run."""
+import optuna
+from omegaconf import OmegaConf
+
+from search import space as space_mod
+from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
+from search.run import StopRun
+from search.storage import dead_local_owner, make_storage
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+            optuna.trial.TrialState.FAIL)
+EXTRA_METRICS = ("n_parameters", "train_seconds")
+
+
+class PrunedRun(StopRun):
+    status = "KILLED"
+
+
+def quiet_optuna():
+    """Our progress line replaces Optuna's per-trial log lines and experimental notes."""
+    import warnings
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
+
+
+def _check_option_types(node):
+    """A sampler or pruner option of the wrong type (n_startup_trials=abc) is accepted by
+    the constructor and fails only in the middle of the sweep: check it against the type
+    of the constructor's default."""
+    import inspect
+
+    from hydra.utils import get_class
+
+    try:
+        params = inspect.signature(get_class(node._target_)).parameters
+    except Exception:  # noqa: BLE001 - an unknown class is reported by _instantiate
+        return
+    for key, value in node.items():
+        default = params[key].default if key in params else None
+        if key.startswith("_") or value is None or default is None:
+            continue
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and (isinstance(value, int) or not isinstance(default, int))
+        else:
+            continue
+        if not ok:
+            raise ConfigError(f"{node._target_.rsplit('.', 1)[-1]} option {key}={value!r}: "
+                              f"expected {type(default).__name__}")
+
+
+def _instantiate(node, **extra):
+    from hydra.utils import instantiate
+
+    check_no_foreign_targets(node)
+    _check_option_types(node)
+    try:
+        return instantiate(node, **extra)
+    except Exception as e:  # noqa: BLE001 - reported as a config error, one line
+        cause = e.__cause__ or e
+        raise ConfigError(f"cannot create {node._target_}: {str(cause).splitlines()[0]}") from None
+
+
+def make_sampler(search, dims):
+    if search.sampler._target_ == "optuna.samplers.GridSampler":
+        grid = {p: s["choices"] for p, s in dims.items() if s["type"] == "categorical"}
+        if len(grid) != len(dims):
+            raise ConfigError("the grid sampler needs every dimension of search.space to be "
+                              "categorical (type: categorical, choices: [...])")
+        return _instantiate(search.sampler, search_space=grid)
+    return _instantiate(search.sampler)
+
+
+def base_run_config(cfg):
+    """The run config every trial starts from: data, model, train, tracking, and the
+    study's cross-validation settings when search.cv.folds is set."""
+    base = run_config(cfg)
+    if cfg.search.cv.folds:
+        base.cv = OmegaConf.to_container(cfg.search.cv, resolve=True)
+    return base
+
+
+def check_sweep_config(cfg):
+    """Everything a sweep needs, checked before any store is touched; returns the dims."""
+    check_run_config(cfg, extra_groups=("search",))
+    search = cfg.search
+    dims = space_mod.check_space(search.space, run_config(cfg))
+    metrics, directions = as_list(search.metric), as_list(search.direction)
+    if len(metrics) != len(directions):
+        raise ConfigError(f"search.metric {metrics} and search.direction {directions} must "
+                          "have the same length")
+    for d in directions:
+        if d not in ("minimize", "maximize"):
+            raise ConfigError(f"search.direction {d!r}: allowed: minimize, maximize")
+    split = "val"
+    for m in metrics:
+        allowed = (f"{split}_cost", f"{split}_accuracy", "train_accuracy", *EXTRA_METRICS)
+        if m not in allowed:
+            raise ConfigError(f"search.metric {m!r}: allowed: {', '.join(allowed)}")
+    check_run_config(base_run_config(cfg))
+    if not cfg.search.cv.folds and not cfg.data.val_fraction:
+        raise ConfigError("a sweep selects on a validation split: set data.val_fraction > 0 "
+                          "(the test split is never used to choose)")
+    for key in ("n_trials", "workers"):
+        if not isinstance(search[key], int) or search[key] < 1:
+            raise ConfigError(f"search.{key} must be a positive integer, got {search[key]!r}")
+    make_sampler(search, dims), _instantiate(search.pruner)  # fail early on bad presets
+    return dims
+
+
+def open_study(cfg, dims):
+    """Create the study, or load it when it exists (resume, or another worker's)."""
+    search = cfg.search
+    storage = make_storage(search.storage, search.heartbeat_interval, search.grace_period)
+    directions = as_list(search.direction)
+    try:
+        study = optuna.create_study(storage=storage, study_name=search.study_name,
+                                    sampler=make_sampler(search, dims),
+                                    pruner=_instantiate(search.pruner), directions=directions,
+                                    load_if_exists=True)
+    except Exception as e:  # noqa: BLE001 - an unreachable database, for one
+        raise ConfigError(f"cannot open study {search.study_name!r}: "
+                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    existing = [d.name.lower() for d in study.directions]
+    if existing != directions:
+        raise ConfigError(f"study {search.study_name!r} exists with direction(s) {existing}, "
+                          f"not {directions}: choose another search.study_name")
+    return study
+
+
+def counts(study):
+    trials = study.get_trials(deepcopy=False)
+    by_state = {s: 0 for s in optuna.trial.TrialState}
+    for t in trials:
+        by_state[t.state] += 1
+    return by_state
+
+
+def started(study):
+    """Trials that count toward n_trials or run now (enqueued retries do not, yet). A
+    trial retried after its worker died or was interrupted is replaced by its retry: it
+    does not count, so that the retry still runs when the other trials reach n_trials."""
+    trials = study.get_trials(deepcopy=False)
+    replaced = {t.user_attrs.get("retry_of") for t in trials} - {None}
+    return sum(1 for t in trials
+               if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced)
+
+
+def close_dead_trial(study, trial, reason, cfg):
+    """After a trial was failed for a dead owner: close its MLflow run, retry it once."""
+    from search.tracking import close_run
+
+    run_id = trial.user_attrs.get("mlflow_run_id")
+    if run_id:
+        close_run(cfg.tracking, run_id, "FAILED", reason, {"optuna.state": "FAIL"})
+    if cfg.search.retry_failed and "retry_of" not in trial.user_attrs:
+        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def recover_dead_trials(study, cfg):
+    """Fail RUNNING trials whose worker died (heartbeat gone stale, or a dead local pid)."""
+    storage = study._storage
+    reason = "worker died (no heartbeat)"
+    stale = []
+    if hasattr(storage, "_get_stale_trial_ids") and storage.get_heartbeat_interval():
+        try:
+            stale = storage._get_stale_trial_ids(study._study_id)
+        except Exception:  # noqa: BLE001 - the database is down: check again later
+            stale = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if t._trial_id in stale or dead_local_owner(t.user_attrs.get("owner")):
+            try:
+                # the reason first: a finished trial's attributes can no longer be set
+                storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
+                if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
+                    close_dead_trial(study, storage.get_trial(t._trial_id), reason, cfg)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker got there first

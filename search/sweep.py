@@ -1,0 +1,202 @@
+"""A sweep on this machine: open the study and its parent run, start the workers, show
+progress, and report the best trials when they are done."""
+import multiprocessing
+from multiprocessing.connection import wait as wait_any
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import optuna
+from omegaconf import OmegaConf
+
+from search import report
+from search.config import flatten, run_config
+from search.progress import Progress
+from search.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
+                          recover_dead_trials, started)
+from search.worker import STOP, stop_on_signals, worker_entry, worker_loop
+
+RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
+
+
+def blas_threads(workers):
+    """BLAS threads per worker so that workers x threads fits the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def progress_line(study, metrics):
+    c = counts(study)
+    S = optuna.trial.TrialState
+    best = report.ranked(study)
+    best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
+    done = sum(c[s] for s in FINISHED)
+    return done, (f"finished | complete {c[S.COMPLETE]}  pruned {c[S.PRUNED]}  "
+                  f"failed {c[S.FAIL]}  running {c[S.RUNNING]} | {best_txt}")
+
+
+def watch(study, metrics, total, stop, cfg=None):
+    """Print a live progress line until stop is set; every RECOVER_EVERY seconds, fail
+    (and retry) the trials of dead workers, so that a killed worker's trial is noticed
+    within seconds, not only when a live worker ends its own (long) trial."""
+    bar = Progress(total, "trials ", interval=1.0)
+    last_recover = time.monotonic()
+    while not stop.wait(1.0):
+        try:
+            if cfg is not None and time.monotonic() - last_recover >= RECOVER_EVERY:
+                last_recover = time.monotonic()
+                recover_dead_trials(study, cfg)
+            done, text = progress_line(study, metrics)
+            bar.update(done, text)
+        except Exception:  # noqa: BLE001 - a storage hiccup must not end the sweep
+            pass
+    done, text = progress_line(study, metrics)
+    bar.update(done, text, force=True)
+    bar.close()
+
+
+def run_workers(cfg, dims, base_overrides, deadline):
+    n = cfg.search.workers
+    threads = blas_threads(n)
+    if n == 1:
+        worker_loop(cfg, dims, base_overrides, deadline)
+        if STOP.is_set():  # stopped between two trials
+            raise KeyboardInterrupt
+        return
+    ctx = multiprocessing.get_context("spawn")
+    cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
+    procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
+                                                     threads, i), name=f"worker-{i}")
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    forwarded = None
+    while True:
+        # is_alive() reaps a worker that died (kill -9) at once: a zombie's pid still
+        # looks alive, and its trial would not be recovered until it is joined.
+        alive = [p for p in procs if p.is_alive()]
+        if not alive:
+            break
+        if STOP.is_set() and forwarded is None:
+            for p in alive:  # Ctrl-C reached them too; SIGTERM covers a kill of this process
+                os.kill(p.pid, signal.SIGTERM)
+            forwarded = time.monotonic()
+        if forwarded is not None and time.monotonic() - forwarded > 60:
+            for p in alive:  # stuck: its trial is failed later as the trial of a dead worker
+                p.kill()
+                p.join(timeout=5)
+            break
+        wait_any([p.sentinel for p in alive], timeout=1.0)
+    if STOP.is_set():
+        raise KeyboardInterrupt
+
+
+def refit_best(cfg, study, dims, parent_run_id):
+    """Retrain the best config on all training data (train + validation) and evaluate it
+    once on the test split, as a child run tagged refit=true. Once per best trial: the
+    test split is looked at once, never used to choose."""
+    from search.run import train_run
+    from search.space import apply_values, values_from_params
+
+    best = report.ranked(study)
+    if not best:
+        return None
+    best = best[0]
+    done = study.user_attrs.get("refit", {})
+    if done.get("trial") == best.number:
+        return done
+    refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
+    refit_cfg.data.val_fraction = 0.0
+    print(f"refit: trial {best.number} on all training data", flush=True)
+    result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
+                                        "optuna.trial_number": best.number},
+                       parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
+                       progress=False)
+    done = {"trial": best.number, "run_id": result.run_id,
+            **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
+    study.set_user_attr("refit", done)
+    return done
+
+
+def finish(cfg, study, dims, base_overrides, parent_run_id, finished):
+    """Refresh the parent run (best, CSV, plots), refit, and print the summary lines."""
+    from search.tracking import refresh_parent_run
+
+    metrics = as_list(cfg.search.metric)
+    refit = refit_best(cfg, study, dims, parent_run_id) if cfg.search.refit and finished else None
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [(report.write_trials_csv(study, Path(tmp) / "trials.csv"), None)]
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # "no complete trials" is known
+        try:
+            plots, skipped = report.write_plots(study, tmp)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        files += [(p, "plots") for p in plots]
+        refresh_parent_run(cfg.tracking, parent_run_id, report.best_summary(study, metrics),
+                           files, finished)
+    for note in skipped:
+        print(f"note: plot skipped ({note})", file=sys.stderr)
+    lines = report.summary_table(study, metrics, dims, base_overrides, cfg.search.top_k,
+                                 cfg.search.cv)
+    if refit:
+        scores = "  ".join(f"{k}={v:.4f}" for k, v in refit.items() if k.startswith("test_"))
+        lines.append(f"refit of trial {refit['trial']} on all training data: MLflow run "
+                     f"{refit['run_id']}  {scores or '(the data has no test split)'}")
+    print("\n".join(lines))
+
+
+def study_settings(cfg):
+    search = OmegaConf.to_container(cfg.search, resolve=True)
+    return flatten({"search": search})
+
+
+def sweep(cfg, dims, base_overrides):
+    """Run (or resume, or join) the study; returns the process exit code."""
+    from search.tracking import ensure_parent_run, tracking_uri
+
+    quiet_optuna()
+
+    search = cfg.search
+    metrics = as_list(search.metric)
+    study = open_study(cfg, dims)
+    recover_dead_trials(study, cfg)
+    parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study, study_settings(cfg))
+    deadline = time.time() + search.timeout if search.timeout else None
+    print(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
+          f"MLflow parent run {parent}", flush=True)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(study, metrics, search.n_trials, stop, cfg),
+                               daemon=True)
+    stop_on_signals()  # Ctrl-C, or SIGTERM to this process, stops the sweep cleanly
+    watcher.start()
+    interrupted = False
+    try:
+        run_workers(cfg, dims, base_overrides, deadline)
+        recover_dead_trials(study, cfg)
+        if started(study) < search.n_trials and (deadline is None or time.time() < deadline):
+            # a worker died after the others had finished: run its retried trial here
+            worker_loop(cfg, dims, base_overrides, deadline)
+        if STOP.is_set():
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    recover_dead_trials(study, cfg)
+    done = sum(counts(study)[s] for s in FINISHED)
+    finish(cfg, study, dims, base_overrides, parent, done >= search.n_trials and not interrupted)
+    print(f"browse: dnn-ui  (experiment {cfg.tracking.experiment!r} in "
+          f"{report.mask(tracking_uri(cfg.tracking))})")
+    if interrupted:
+        print("interrupted: run the same command again to resume the study", file=sys.stderr)
+        return 130
+    if not report.ranked(study):
+        print("error: every trial failed; see fail_reason on the trials and the runs' "
+              "error tags", file=sys.stderr)
+        return 1
+    return 0

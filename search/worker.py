@@ -1,0 +1,179 @@
+"""One sweep worker: ask a trial, train it as a tracked run, tell the result; repeat."""
+import signal
+import threading
+import time
+
+import numpy as np
+import optuna
+
+from dnn import DivergenceError
+from search import space as space_mod
+from search.config import ConfigError, check_run_config
+from search.run import train_run
+from search.secrets import mask
+from search.storage import Heartbeat, ask_lock, owner_id
+from search.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
+                          quiet_optuna, recover_dead_trials, started)
+
+
+STOP = threading.Event()
+
+
+class Interrupted(PrunedRun):
+    """Ends the trial in training at the next iteration after Ctrl-C / SIGTERM."""
+
+    status = "KILLED"
+
+
+def stop_on_signals():
+    """SIGINT (Ctrl-C reaches every process of the group) and SIGTERM (a scheduler, `kill`)
+    ask this process to stop at its next safe point: between two training iterations, or
+    between two trials. Raising KeyboardInterrupt wherever the signal lands could cut
+    through a storage or MLflow call that holds a lock, and closing the trial would hang."""
+    def handler(signum, frame):
+        STOP.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def trial_values(result, metrics, seconds):
+    extra = {"n_parameters": float(sum(p.size for p in result.parameters.values())),
+             "train_seconds": seconds}
+    return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
+
+
+def pruning_hook(trial, metric, can_prune):
+    def on_step(i, cost, metrics):
+        if STOP.is_set():
+            raise Interrupted("interrupted")
+        if can_prune and metric in metrics:
+            trial.report(metrics[metric], i)
+            if trial.should_prune():
+                raise PrunedRun(f"pruned at iteration {i}")
+        return False
+    return on_step
+
+
+def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
+    """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
+    propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED."""
+    from search.tracking import set_run_tags
+
+    search = cfg.search
+    metrics = as_list(search.metric)
+    trial.set_user_attr("owner", owner_id())
+    values = space_mod.suggest(trial, dims)
+    trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
+    run_ids = []
+
+    def on_start(run_id):
+        run_ids.append(run_id)
+        trial.set_user_attr("mlflow_run_id", run_id)
+
+    tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
+    # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
+    can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
+    on_step = pruning_hook(trial, metrics[0], can_prune)
+    state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
+    start = time.perf_counter()
+    try:
+        check_run_config(trial_cfg)
+        result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
+                           on_step=on_step, parent_run_id=parent_run_id, tags=tags,
+                           run_name=f"trial-{trial.number}", progress=False, on_start=on_start)
+        values_out = trial_values(result, metrics, time.perf_counter() - start)
+        trial.set_user_attr("metrics", result.metrics)
+        state = optuna.trial.TrialState.COMPLETE
+    except (Interrupted, KeyboardInterrupt):
+        reason = "interrupted"
+        _tell(study, trial, state, None, reason)
+        close_dead_trial(study, study._storage.get_trial(trial._trial_id), reason, cfg)
+        raise KeyboardInterrupt from None
+    except PrunedRun as e:
+        state, reason = optuna.trial.TrialState.PRUNED, str(e)
+    except (DivergenceError, ConfigError, ValueError, FloatingPointError) as e:
+        reason = str(e)
+    except Exception as e:  # noqa: BLE001 - a crash inside one trial: record it, go on
+        reason = f"{type(e).__name__}: {e}"
+    exhausted = _tell(study, trial, state, values_out, reason)
+    if run_ids:
+        set_run_tags(cfg.tracking, run_ids[0], {"optuna.state": state.name})
+    return exhausted
+
+
+def _tell(study, trial, state, values, reason):
+    """Record the trial's end; True when the sampler has nothing left to sample (grid)."""
+    if reason:
+        trial.set_user_attr("fail_reason" if state.name == "FAIL" else "reason",
+                            mask(reason)[:2000])
+    try:
+        if state == optuna.trial.TrialState.COMPLETE:
+            study.tell(trial, values)
+        else:
+            study.tell(trial, state=state)
+    except RuntimeError as e:
+        # GridSampler asks to stop the study (outside optimize()) once its grid is covered;
+        # the trial's state is stored by then.
+        if "Study.stop" not in str(e):
+            raise
+        return True
+    return False
+
+
+def distinct_sampler_seed(cfg, index):
+    """The same sampler seed in every worker would sample the same "random" start-up
+    trials N times: offset it by the worker's rank, and for a study shared by several
+    machines (an RDB storage) by a hash of the host name as well."""
+    import socket
+    import zlib
+
+    from omegaconf import OmegaConf
+
+    from search.storage import is_rdb
+
+    seed = OmegaConf.select(cfg, "search.sampler.seed")
+    if not isinstance(seed, int):
+        return cfg
+    if is_rdb(cfg.search.storage):
+        seed += zlib.crc32(socket.gethostname().encode()) % 100_000
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the caller's stays
+    cfg.search.sampler.seed = seed + index
+    return cfg
+
+
+def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0):
+    """Run trials until the study has search.n_trials of them (or the deadline passes);
+    index is the worker's rank among this machine's workers."""
+    cfg = distinct_sampler_seed(cfg, index)
+    if threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    np.seterr(all="ignore")
+    quiet_optuna()
+    search = cfg.search
+    study = open_study(cfg, dims)
+    parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
+    done = 0
+    while (deadline is None or time.time() < deadline) and not STOP.is_set():
+        recover_dead_trials(study, cfg)
+        with ask_lock(search.storage):
+            if started(study) >= search.n_trials:
+                break
+            trial = study.ask()
+        with Heartbeat(study._storage, trial._trial_id, search.heartbeat_interval):
+            exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id)
+        done += 1
+        if exhausted:
+            break
+    return done
+
+
+def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
+    """Entry point of a spawned worker process (index: its rank among the local workers)."""
+    from omegaconf import OmegaConf
+
+    stop_on_signals()
+    try:
+        worker_loop(OmegaConf.create(cfg_yaml), dims, base_overrides, deadline, threads, index)
+    except KeyboardInterrupt:
+        pass

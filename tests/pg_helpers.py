@@ -1,0 +1,213 @@
+"""PostgreSQL test helpers: the server named by DNNSWEEP_TEST_POSTGRES_URL, throwaway
+databases, a real MLflow tracking server backed by PostgreSQL, and control of the local
+PostgreSQL service (restart / stop / start) for the outage tests."""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ENV = "DNNSWEEP_TEST_POSTGRES_URL"
+
+
+def server_url():
+    """The URL of $DNNSWEEP_TEST_POSTGRES_URL, or skip the test (unset or unreachable)."""
+    url = os.environ.get(ENV)
+    if not url:
+        pytest.skip(f"{ENV} is not set (e.g. postgresql+psycopg2://postgres@127.0.0.1:5432/"
+                    "postgres): PostgreSQL tests skipped")
+    try:
+        import psycopg2  # noqa: F401
+        import sqlalchemy
+    except ImportError as e:
+        pytest.skip(f"PostgreSQL tests need psycopg2 and SQLAlchemy: {e}")
+    try:
+        conn = _connect(url)
+        conn.close()
+    except Exception as e:  # noqa: BLE001 - any reason the server cannot be used
+        pytest.skip(f"PostgreSQL at {ENV} is unreachable: {str(e).splitlines()[0]}")
+    return url
+
+
+def _connect(url, dbname=None, timeout=10):
+    import psycopg2
+    import sqlalchemy
+
+    u = sqlalchemy.engine.make_url(url)
+    conn = psycopg2.connect(host=u.host or "127.0.0.1", port=u.port or 5432,
+                            user=u.username, password=u.password,
+                            dbname=dbname or u.database or "postgres", connect_timeout=timeout)
+    conn.autocommit = True
+    return conn
+
+
+def with_database(url, name):
+    import sqlalchemy
+
+    return sqlalchemy.engine.make_url(url).set(database=name).render_as_string(
+        hide_password=False)
+
+
+@contextlib.contextmanager
+def fresh_database(url, label="db"):
+    """A new empty database dnnsweep_test_<label>_<random>; yields its URL, dropped after."""
+    name = f"dnnsweep_test_{label}_{uuid.uuid4().hex[:10]}"
+    conn = _connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    try:
+        yield with_database(url, name)
+    finally:
+        drop_database(url, name)
+
+
+def drop_database(url, name, attempts=30):
+    """DROP ... WITH (FORCE) (PostgreSQL >= 13 ends lingering sessions); bounded retries
+    while the server may still be coming back from an outage test."""
+    for _ in range(attempts):
+        try:
+            conn = _connect(url)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            finally:
+                conn.close()
+        except Exception:  # noqa: BLE001 - server restarting: try again shortly
+            time.sleep(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def mlflow_server(backend_url, workdir, timeout=180):
+    """`mlflow server` on a free port with its backend store in PostgreSQL (URI passed in
+    MLFLOW_BACKEND_STORE_URI, not on the command line) and artifacts served by the server;
+    yields its http URI. Stopped (its whole process group) afterwards."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": backend_url}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    log = open(workdir / "mlflow-server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--artifacts-destination", str(workdir / "artifacts")],
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"mlflow server exited {proc.returncode}:\n"
+                                     + (workdir / "mlflow-server.log").read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > end:
+                raise AssertionError(f"mlflow server not up after {timeout} s:\n"
+                                     + (workdir / "mlflow-server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield uri
+    finally:
+        stop_group(proc)
+        log.close()
+
+
+def stop_group(proc, timeout=5):
+    """SIGTERM the process group started with proc (start_new_session), then SIGKILL."""
+    if proc.poll() is None or _group_alive(proc.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and (proc.poll() is None or _group_alive(proc.pid)):
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+# -- the local PostgreSQL service (outage tests) -------------------------------------------
+
+def _cluster():
+    """(version, name) of the local cluster serving the test URL's port, or None."""
+    if not shutil.which("pg_ctlcluster") or not shutil.which("pg_lsclusters"):
+        return None
+    import sqlalchemy
+
+    port = sqlalchemy.engine.make_url(os.environ[ENV]).port or 5432
+    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
+                         timeout=30).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == str(port):
+            return fields[0], fields[1]
+    return None
+
+
+def local_cluster_or_skip(url):
+    host = __import__("sqlalchemy").engine.make_url(url).host or "127.0.0.1"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        pytest.skip("the outage test restarts PostgreSQL: it needs the server on this machine")
+    cluster = _cluster()
+    if cluster is None or (os.geteuid() != 0 and not shutil.which("sudo")):
+        pytest.skip("the outage test restarts PostgreSQL with pg_ctlcluster (not available)")
+    return cluster
+
+
+def pg_ctl(cluster, action, timeout=120):
+    version, name = cluster
+    cmd = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action]
+    if os.geteuid() != 0:
+        cmd = ["sudo", "-n", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_until_up(url, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            _connect(url, timeout=3).close()
+            return True
+        except Exception:  # noqa: BLE001 - not yet
+            time.sleep(0.5)
+    return False
+
+
+def ensure_running(cluster, url):
+    """Start the server if it does not answer (the outage test's finally clause)."""
+    if wait_until_up(url, timeout=5):
+        return
+    for _ in range(3):
+        pg_ctl(cluster, "start")
+        if wait_until_up(url, timeout=60):
+            return
+    raise AssertionError("PostgreSQL could not be started again: start it by hand with "
+                         f"pg_ctlcluster --skip-systemctl-redirect {' '.join(cluster)} start")

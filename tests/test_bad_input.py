@@ -1,0 +1,222 @@
+"""Bad input through the real console scripts: dnn-train, dnn-sweep, dnn-reproduce.
+
+Every case must exit 2 (1 for a failure after the start), say what is wrong in one line on
+stderr that names the bad value, show no traceback (unless HYDRA_FULL_ERROR=1), and change
+no store: no Optuna study in mlruns/optuna.journal, no MLflow run created.
+"""
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from helpers import run_cli, run_id_from
+
+UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/x"
+
+
+# (id, script, arguments, exit status, text the first error line must contain)
+# {files} is replaced by the folder of prepared bad files, {run} by a real run id and
+# {foreign} by a run whose stored config names a foreign _target_.
+CASES = [
+    # malformed overrides and config groups
+    ("override-without-value", "dnn-train", ["train.learning_rate"], 2, "train.learning_rate"),
+    ("override-bad-syntax", "dnn-train", ["model.hidden_units=[8,"], 2, "model.hidden_units"),
+    ("unknown-group-option", "dnn-train", ["data=nosuch"], 2, "nosuch"),
+    ("unknown-key", "dnn-train", ["train.nosuch=1"], 2, "nosuch"),
+    ("unknown-group", "dnn-train", ["+nosuch=1"], 2, "nosuch"),
+    # wrong types
+    ("rate-not-a-number", "dnn-train", ["train.learning_rate=abc"], 2, "abc"),
+    ("iterations-not-int", "dnn-train", ["train.num_iterations=1.5"], 2, "1.5"),
+    ("units-not-a-list", "dnn-train", ["model.hidden_units=wide"], 2, "model.hidden_units"),
+    ("standardize-not-bool", "dnn-train", ["data.standardize=maybe"], 2, "maybe"),
+    # negative or zero sizes and rates
+    ("zero-iterations", "dnn-train", ["train.num_iterations=0"], 2, "num_iterations"),
+    ("negative-rate", "dnn-train", ["train.learning_rate=-0.1"], 2, "learning_rate"),
+    ("zero-rate", "dnn-train", ["train.learning_rate=0"], 2, "learning_rate"),
+    ("zero-units", "dnn-train", ["model.hidden_units=[8,0]"], 2, "hidden_units"),
+    ("no-hidden-layer", "dnn-train", ["model.hidden_units=[]"], 2, "hidden_units"),
+    ("zero-batch", "dnn-train", ["train.batch_size=0"], 2, "batch_size"),
+    ("zero-keep-prob", "dnn-train", ["train.keep_prob=0"], 2, "keep_prob"),
+    ("negative-lambd", "dnn-train", ["train.lambd=-1"], 2, "lambd"),
+    ("val-fraction-above-1", "dnn-train", ["data.val_fraction=1.5"], 2, "val_fraction"),
+    ("negative-samples", "dnn-train", ["data.n_samples=-5"], 2, "n_samples"),
+    # unknown names
+    ("unknown-activation", "dnn-train", ["model.activation=swish"], 2, "swish"),
+    ("unknown-initializer", "dnn-train", ["model.init=glorot"], 2, "glorot"),
+    ("unknown-optimizer", "dnn-train", ["train.optimizer=sgd"], 2, "sgd"),
+    ("unknown-dtype", "dnn-train", ["train.dtype=float16"], 2, "float16"),
+    ("unknown-sampler", "dnn-sweep", ["search/sampler=nosuch"], 2, "nosuch"),
+    ("unknown-pruner", "dnn-sweep", ["search/pruner=nosuch"], 2, "nosuch"),
+    ("bad-sampler-option", "dnn-sweep", ["search.sampler.n_startup_trials=abc"], 2, "abc"),
+    ("unknown-metric", "dnn-sweep", ["search.metric=accuracy"], 2, "accuracy"),
+    ("unknown-direction", "dnn-sweep", ["search.direction=up"], 2, "up"),
+    ("zero-trials", "dnn-sweep", ["search.n_trials=0"], 2, "n_trials"),
+    ("negative-workers", "dnn-sweep", ["search.workers=-1"], 2, "workers"),
+    ("sweep-without-validation", "dnn-sweep", ["data.val_fraction=0"], 2, "val_fraction"),
+    # malformed search spaces
+    ("space-unknown-type", "dnn-sweep", ["search.space.train.learning_rate.type=normal"], 2,
+     "normal"),
+    ("space-low-above-high", "dnn-sweep", ["search.space.train.learning_rate.low=2.0"], 2,
+     "train.learning_rate"),
+    ("space-empty-choices", "dnn-sweep", ["search.space.train.optimizer.choices=[]"], 2,
+     "train.optimizer"),
+    ("space-path-not-in-config", "dnn-sweep",
+     ["+search.space.train.nosuch={type:float,low:0.1,high:1.0}"], 2, "train.nosuch"),
+    ("space-log-from-zero", "dnn-sweep", ["search.space.train.learning_rate.low=0"], 2,
+     "train.learning_rate"),
+    ("space-not-a-mapping", "dnn-sweep", ["search.space.train.learning_rate=0.1"], 2,
+     "train.learning_rate"),
+    # data files
+    ("npz-path-unset", "dnn-train", ["data=npz"], 2, "data.path"),
+    ("missing-data-file", "dnn-train", ["data=npz", "data.path={files}/missing.npz"], 2,
+     "missing.npz"),
+    ("corrupt-data-file", "dnn-train", ["data=npz", "data.path={files}/corrupt.npz"], 2,
+     "corrupt.npz"),
+    ("npz-wrong-keys", "dnn-train", ["data=npz", "data.path={files}/wrong_keys.npz"], 2,
+     "wrong_keys.npz"),
+    ("mismatched-x-y", "dnn-train", ["data=npz", "data.path={files}/mismatched.npz"], 2,
+     "mismatched.npz"),
+    ("float-labels", "dnn-train", ["data=npz", "data.path={files}/float_labels.npz"], 2,
+     "float_labels.npz"),
+    ("test-labels-outside-classes", "dnn-train",
+     ["data=npz", "data.path={files}/test_labels.npz"], 2, "test_labels.npz"),
+    ("sweep-corrupt-data-file", "dnn-sweep", ["data=npz", "data.path={files}/corrupt.npz"],
+     2, "corrupt.npz"),
+    ("hdf5-wrong-keys", "dnn-train", ["data=cat", "data.dir={files}/cat_wrong_keys"], 2,
+     "train_set_x"),
+    ("hdf5-not-hdf5", "dnn-train", ["data=cat", "data.dir={files}/cat_corrupt"], 2,
+     "train_catvnoncat.h5"),
+    ("cat-dir-unset", "dnn-train", ["data=cat"], 2, "data.dir"),
+    # stores
+    ("unreachable-storage", "dnn-sweep", [f"search.storage={UNREACHABLE}"], 2,
+     "127.0.0.1:1"),
+    ("storage-unknown-scheme", "dnn-sweep", ["search.storage=redis://127.0.0.1:1/0"], 2,
+     "redis://"),
+    # dnn-reproduce
+    ("reproduce-unknown-run", "dnn-reproduce", ["0123456789abcdef0123456789abcdef"], 2,
+     "0123456789abcdef0123456789abcdef"),
+    ("reproduce-foreign-target", "dnn-reproduce", ["{foreign}"], 2, "os.system"),
+    ("reproduce-override-without-value", "dnn-reproduce", ["{run}", "train.learning_rate"], 2,
+     "train.learning_rate"),
+    ("reproduce-unknown-key", "dnn-reproduce", ["{run}", "train.nosuch=1"], 2, "train.nosuch"),
+    ("reproduce-bad-value", "dnn-reproduce", ["{run}", "model.activation=swish"], 2, "swish"),
+    ("reproduce-bad-tolerance", "dnn-reproduce", ["{run}", "--tolerance", "abc"], 2, "abc"),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Bad data files of every kind."""
+    import h5py
+
+    d = tmp_path_factory.mktemp("bad_files")
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 3), rng.randint(0, 2, 40)
+    (d / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    np.savez(d / "wrong_keys.npz", features=X, labels=y)
+    np.savez(d / "mismatched.npz", X=X, y=y[:30])
+    np.savez(d / "float_labels.npz", X=X, y=y + 0.5)
+    np.savez(d / "test_labels.npz", X=X, y=y, X_test=X[:5], y_test=np.array([0, 1, 7, 1, 0]))
+    (d / "cat_wrong_keys").mkdir()
+    for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
+        with h5py.File(d / "cat_wrong_keys" / name, "w") as f:
+            f["images"] = np.zeros((4, 8, 8, 3), dtype=np.uint8)
+    (d / "cat_corrupt").mkdir()
+    for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
+        (d / "cat_corrupt" / name).write_bytes(b"not hdf5 at all")
+    return d
+
+
+def client_of(cwd):
+    return MlflowClient(f"sqlite:///{Path(cwd).resolve()}/mlruns/mlflow.db")
+
+
+def run_ids(cwd):
+    if not (Path(cwd) / "mlruns" / "mlflow.db").exists():
+        return set()
+    client = client_of(cwd)
+    return {r.info.run_id for e in client.search_experiments(view_type=3)
+            for r in client.search_runs([e.experiment_id], run_view_type=3)}
+
+
+@pytest.fixture(scope="module")
+def reproduce_store(tmp_path_factory):
+    """A store with one real run and one run whose config.yaml names a foreign _target_."""
+    d = tmp_path_factory.mktemp("reproduce_store")
+    proc = run_cli("dnn-train", "train.num_iterations=10", "tracking.log_model=false",
+                   cwd=d, check=0)
+    run = run_id_from(proc.stdout)
+    client = client_of(d)
+    stored = d / "stored"
+    stored.mkdir()
+    client.download_artifacts(run, "config.yaml", str(stored))
+    text = (stored / "config.yaml").read_text()
+    (stored / "config.yaml").write_text(
+        text + "payload:\n  _target_: os.system\n  _args_: ['echo pwned > pwned.txt']\n")
+    foreign = client.create_run(client.get_run(run).info.experiment_id).info.run_id
+    client.log_artifact(foreign, str(stored / "config.yaml"))
+    client.set_terminated(foreign)
+    return d, {"run": run, "foreign": foreign}
+
+
+def optuna_studies(cwd):
+    path = Path(cwd) / "mlruns" / "optuna.journal"
+    if not path.exists():
+        return []
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return optuna.get_all_study_names(JournalStorage(JournalFileBackend(str(path))))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_rejected_with_one_clear_line_and_no_store_touched(
+        case, files, reproduce_store, tmp_path):
+    name, script, args, status, bad = case
+    if script == "dnn-reproduce":
+        cwd, ids = reproduce_store
+    else:
+        cwd, ids = tmp_path, {}
+    for key, value in {"files": files, **ids}.items():
+        args = [a.replace("{" + key + "}", str(value)) for a in args]
+    before = run_ids(cwd)
+    # the storage's wait for a database that is restarting: not for a refused port
+    proc = run_cli(script, *args, cwd=cwd, timeout=300, env={"DNNSWEEP_DB_RETRY_SECONDS": "5"})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == status, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    errors = [line for line in lines if re.match(r"(\S+: )?error: ", line)]
+    assert len(errors) == 1, proc.stderr
+    first = errors[0]
+    assert bad in first, f"the first error line does not name {bad!r}:\n{proc.stderr}"
+    if script != "dnn-reproduce":
+        assert not (Path(cwd) / "mlruns").exists(), "bad input must not create a store"
+    assert run_ids(cwd) == before, "bad input must not create an MLflow run"
+    assert optuna_studies(cwd) == [], "bad input must not create a study"
+    assert not (Path(cwd) / "pwned.txt").exists()
+
+
+def test_hydra_full_error_shows_the_traceback(tmp_path):
+    """The one-line errors hide nothing: HYDRA_FULL_ERROR=1 brings the traceback back."""
+    import os
+    import subprocess
+
+    from helpers import command
+
+    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    proc = subprocess.run([command("dnn-train"), "data=nosuch"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" in proc.stderr
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_config_error_message_is_one_line(tmp_path):
+    proc = run_cli("dnn-sweep", "search.space.train.learning_rate.low=2.0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "error: search.space.train.learning_rate: low 2.0 is greater than high 1.0"]
+    shutil.rmtree(tmp_path / "mlruns", ignore_errors=True)

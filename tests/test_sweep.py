@@ -1,0 +1,118 @@
+"""dnn-sweep on real temporary stores: counts, states, pruning, resume, workers, MLflow layout."""
+import re
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+from helpers import run_cli
+
+# A quick space: no iteration dimension, small networks, 200 iterations per trial.
+FAST = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+        "train.num_iterations=200", "train.eval_every=20",
+        "search.space.model.hidden_units.depth_high=2",
+        "search.space.model.hidden_units.units_high=8"]
+TPE_MEDIAN = ["search.pruner.n_warmup_steps=40", "search.pruner.n_startup_trials=3",
+              "search.sampler.n_startup_trials=4"]
+
+
+def sweep(cwd, *args, check=0, presets=TPE_MEDIAN):
+    return run_cli("dnn-sweep", *FAST, *presets, *args, cwd=cwd,
+                   env={"MLFLOW_TRACKING_URI": ""}, check=check)
+
+
+def load(cwd, name="planar-sweep"):
+    storage = JournalStorage(JournalFileBackend(str(cwd / "mlruns" / "optuna.journal")))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def runs_of(cwd, experiment="planar-sweep"):
+    client = MlflowClient(f"sqlite:///{cwd}/mlruns/mlflow.db")
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("dnnsweep.role") == "study"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return client, parents, children
+
+
+STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+
+
+def check_layout(cwd, n):
+    study = load(cwd)
+    trials = study.get_trials()
+    assert len(trials) == n and all(t.state.is_finished() for t in trials)
+    client, parents, children = runs_of(cwd)
+    assert len(parents) == 1 and len(children) == n
+    parent = parents[0]
+    assert study.user_attrs["mlflow_parent_run_id"] == parent.info.run_id
+    assert parent.info.status == "FINISHED" and "best_val_cost" in parent.data.metrics
+    by_id = {r.info.run_id: r for r in children}
+    for t in trials:
+        run = by_id[t.user_attrs["mlflow_run_id"]]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.data.tags["optuna.trial_number"] == str(t.number)
+        assert run.data.tags["optuna.state"] == t.state.name
+        assert run.info.status == STATUS[t.state.name]
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert "trials.csv" in artifacts
+    return study, children
+
+
+@pytest.mark.slow
+def test_sweep_runs_resumes_and_reports(tmp_path):
+    proc = sweep(tmp_path, "search.n_trials=8", "search.workers=1")
+    study, _ = check_layout(tmp_path, 8)
+    assert "best 5 trial(s) by val_cost" in proc.stdout
+    best = min((t for t in study.trials if t.state.name == "COMPLETE"), key=lambda t: t.value)
+    assert f"dnn-reproduce {best.user_attrs['mlflow_run_id']}" in proc.stdout
+    # Resume: the same command with a larger total adds only the missing trials.
+    sweep(tmp_path, "search.n_trials=12", "search.workers=1")
+    study, children = check_layout(tmp_path, 12)
+    assert sorted(int(r.data.tags["optuna.trial_number"]) for r in children) == list(range(12))
+    sweep(tmp_path, "search.n_trials=12", "search.workers=1")
+    check_layout(tmp_path, 12)
+    # The summary's command re-runs the best trial identically.
+    run_id = re.search(r"dnn-reproduce (\w+)", proc.stdout).group(1)
+    repro = run_cli("dnn-reproduce", run_id, cwd=tmp_path, env={"MLFLOW_TRACKING_URI": ""},
+                    check=0)
+    assert "the cost curves agree" in repro.stdout
+
+
+@pytest.mark.slow
+def test_pruning_stops_bad_trials_early(tmp_path):
+    sweep(tmp_path, "search.n_trials=14", "search.workers=1",
+          "search.space.train.learning_rate.low=1e-5")
+    study = load(tmp_path)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert pruned, "the median pruner never pruned"
+    for t in pruned:
+        assert max(t.intermediate_values) < 199  # stopped before the last iteration
+    _, _, children = runs_of(tmp_path)
+    killed = [r for r in children if r.info.status == "KILLED"]
+    assert len(killed) == len(pruned)
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_study(tmp_path):
+    sweep(tmp_path, "search.n_trials=10", "search.workers=2")
+    study, children = check_layout(tmp_path, 10)
+    assert len({t.user_attrs["owner"] for t in study.trials}) == 2
+
+
+@pytest.mark.slow
+def test_multi_objective_and_grid_presets(tmp_path):
+    sweep(tmp_path, "search=multi_objective", "search.n_trials=4", "search.workers=1", presets=[])
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal")))
+    pareto = optuna.load_study(study_name="planar-pareto", storage=storage)
+    assert len(pareto.directions) == 2 and len(pareto.trials) == 4
+    grid = ["search/sampler=grid", "search.study_name=grid", "~search.space.train.learning_rate",
+            "~search.space.train.lambd", "~search.space.model.hidden_units",
+            "search.space.train.optimizer.choices=[gd,adam]",
+            "search.space.model.activation.choices=[relu,tanh]", "search.n_trials=4",
+            "search.workers=1", "search/pruner=none"]
+    sweep(tmp_path, *grid, presets=[])
+    study = optuna.load_study(study_name="grid", storage=storage)
+    seen = {(t.params["train.optimizer"], t.params["model.activation"]) for t in study.trials}
+    assert len(seen) == 4
