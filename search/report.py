@@ -65,7 +65,17 @@ def write_trials_csv(study, path):
     return path
 
 
-def write_plots(study, folder):
+def import_plotting():
+    """The plotting stack; ~2.5 s the first time (importances bring scikit-learn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import optuna.importance  # noqa: F401
+    from optuna.visualization import matplotlib as ovm  # noqa: F401
+
+
+def write_plots(study, folder, names=PLOTS):
     """Optuna's plots as PNG files; one it cannot draw yet is skipped with a note."""
     import matplotlib
 
@@ -74,7 +84,7 @@ def write_plots(study, folder):
     from optuna.visualization import matplotlib as ovm
 
     written, skipped = [], []
-    for name in PLOTS:
+    for name in names:
         path = Path(folder) / f"{name}.png"
         try:
             with warnings.catch_warnings():

@@ -14,6 +14,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from search import report
+from search.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
 from search.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
@@ -121,7 +122,7 @@ def refit_best(cfg, study, dims, parent_run_id):
     return done
 
 
-def finish(cfg, study, dims, base_overrides, parent_run_id, finished):
+def finish(cfg, study, dims, base_overrides, parent_run_id, finished, plotter=None):
     """Refresh the parent run (best, CSV, plots), refit, and print the summary lines."""
     from search.tracking import refresh_parent_run
 
@@ -132,7 +133,8 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, finished):
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.ERROR)  # "no complete trials" is known
         try:
-            plots, skipped = report.write_plots(study, tmp)
+            plots, skipped = (plotter.draw(study, tmp) if plotter
+                              else report.write_plots(study, tmp))
         finally:
             optuna.logging.set_verbosity(verbosity)
         files += [(p, "plots") for p in plots]
@@ -156,9 +158,16 @@ def study_settings(cfg):
 
 def sweep(cfg, dims, base_overrides):
     """Run (or resume, or join) the study; returns the process exit code."""
-    from search.tracking import ensure_parent_run, tracking_uri
-
     quiet_optuna()
+    plotter = Plotter()  # loads the plotting stack while the study runs
+    try:
+        return _sweep(cfg, dims, base_overrides, plotter)
+    finally:
+        plotter.close()
+
+
+def _sweep(cfg, dims, base_overrides, plotter):
+    from search.tracking import ensure_parent_run, tracking_uri
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -189,7 +198,8 @@ def sweep(cfg, dims, base_overrides):
         watcher.join(timeout=10)
     recover_dead_trials(study, cfg)
     done = sum(counts(study)[s] for s in FINISHED)
-    finish(cfg, study, dims, base_overrides, parent, done >= search.n_trials and not interrupted)
+    finish(cfg, study, dims, base_overrides, parent, done >= search.n_trials and not interrupted,
+           plotter)
     print(f"browse: dnn-ui  (experiment {cfg.tracking.experiment!r} in "
           f"{report.mask(tracking_uri(cfg.tracking))})")
     if interrupted:
