@@ -9,11 +9,15 @@ from search import report
 # Drawn by the helper (importances need scikit-learn); the rest is drawn here meanwhile.
 HELPER_PLOTS = ("param_importances", "parallel_coordinate", "intermediate_values")
 DRAW_TIMEOUT = 300  # seconds: a helper this slow is stuck; its plots are drawn here instead
+# Seconds the helper waits before importing: a sweep's first seconds are its busiest (the
+# workers' own imports, the parent run); a sweep that ends sooner gets its plots anyway.
+IMPORT_DELAY = 10.0
 
 
 def _serve(conn):
     """The helper: import, then draw each (trials, directions, folder, names) it is sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the sweep still wants its plots
+    conn.poll(IMPORT_DELAY)
     report.import_plotting()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     while True:

@@ -95,6 +95,7 @@ def ask_lock(url):
         lock_path = Path(path + ".asklock") if path and path != ":memory:" else None
     elif is_rdb(url):
         lock_path = None  # MySQL: no shared lock; a race may add one trial past n_trials
+        # (and two launchers starting a new study together may each make a parent run)
     else:
         lock_path = journal_path(url).with_suffix(".asklock")
     if lock_path is None:

@@ -17,6 +17,7 @@ from search import report
 from search.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
+from search.storage import ask_lock
 from search.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
                           recover_dead_trials, started)
 from search.worker import STOP, stop_on_signals, worker_entry, worker_loop
@@ -59,21 +60,37 @@ def watch(study, metrics, total, stop, cfg=None):
     bar.close()
 
 
-def run_workers(cfg, dims, base_overrides, deadline):
+def start_workers(cfg, dims, base_overrides, deadline):
+    """Spawn search.workers worker processes (none for one worker: it runs in this one)."""
     n = cfg.search.workers
-    threads = blas_threads(n)
     if n == 1:
+        return []
+    ctx = multiprocessing.get_context("spawn")
+    cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
+    procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
+                                                     blas_threads(n), i), name=f"worker-{i}")
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    return procs
+
+
+def stop_workers(procs):
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=30)
+
+
+def run_workers(cfg, dims, base_overrides, deadline, procs):
+    """Run the one in-process worker, or wait for the spawned ones; KeyboardInterrupt once
+    a stop was asked for (Ctrl-C or SIGTERM)."""
+    if not procs:
         worker_loop(cfg, dims, base_overrides, deadline)
         if STOP.is_set():  # stopped between two trials
             raise KeyboardInterrupt
         return
-    ctx = multiprocessing.get_context("spawn")
-    cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
-    procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
-                                                     threads, i), name=f"worker-{i}")
-             for i in range(n)]
-    for p in procs:
-        p.start()
     forwarded = None
     while True:
         # is_alive() reaps a worker that died (kill -9) at once: a zombie's pid still
@@ -173,8 +190,17 @@ def _sweep(cfg, dims, base_overrides, plotter):
     metrics = as_list(search.metric)
     study = open_study(cfg, dims)
     recover_dead_trials(study, cfg)
-    parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study, study_settings(cfg))
     deadline = time.time() + search.timeout if search.timeout else None
+    # Workers start while the parent run is created: their start-up (an interpreter and
+    # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
+    # store only once the parent run exists, so a new store is created by this process alone.
+    procs = start_workers(cfg, dims, base_overrides, deadline)
+    try:
+        parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study,
+                                   study_settings(cfg), ask_lock(search.storage))
+    except BaseException:
+        stop_workers(procs)
+        raise
     print(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
           f"MLflow parent run {parent}", flush=True)
     stop = threading.Event()
@@ -184,7 +210,7 @@ def _sweep(cfg, dims, base_overrides, plotter):
     watcher.start()
     interrupted = False
     try:
-        run_workers(cfg, dims, base_overrides, deadline)
+        run_workers(cfg, dims, base_overrides, deadline, procs)
         recover_dead_trials(study, cfg)
         if started(study) < search.n_trials and (deadline is None or time.time() < deadline):
             # a worker died after the others had finished: run its retried trial here

@@ -2,6 +2,7 @@
 
 The only module of the project that imports mlflow (lazily: importing it costs ~2 s).
 """
+import fcntl
 import os
 import subprocess
 import tempfile
@@ -55,9 +56,18 @@ def client_for(cfg_tracking):
     freeze_imported_heap()
     uri = tracking_uri(cfg_tracking)
     path = _local_sqlite_path(uri)
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=uri)
+    if not path:
+        return MlflowClient(tracking_uri=uri)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Creating a new store runs MLflow's schema migrations; two processes doing it at once
+    # (two sweeps started together in a new folder) break them. One at a time: the second
+    # finds the schema made. The store is cached per process, so this is paid once.
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return MlflowClient(tracking_uri=uri)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def experiment_id(client, name, cfg_tracking):
@@ -232,35 +242,25 @@ def close_run(cfg_tracking, run_id, status, error=None, tags=None):
     client.set_terminated(run_id, status=status)
 
 
-def ensure_parent_run(cfg_tracking, experiment, study, settings):
+def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
     """The study's parent run: created once, its id kept in the study's user attributes so
-    that resumed sweeps and other workers find it. Two launchers racing to create it
-    both read back the id that was stored first, and the loser deletes its own."""
+    that resumed sweeps and other workers find it. lock (the study's ask lock) makes
+    'look for it, else create and store it' atomic among launchers starting together."""
     key = "mlflow_parent_run_id"
-    existing = study.user_attrs.get(key)
     client = client_for(cfg_tracking)
+    tracker = Tracker(cfg_tracking, experiment)
+    with lock:
+        existing = study._storage.get_study_user_attrs(study._study_id).get(key)
+        if not existing:
+            run_id = tracker.start(run_name=study.study_name,
+                                   tags={"optuna.study": study.study_name,
+                                         "dnnsweep.role": "study"})
+            study.set_user_attr(key, run_id)
     if existing:
         client.update_run(existing, status="RUNNING")
         return existing
-    tracker = Tracker(cfg_tracking, experiment)
-    run_id = tracker.start(run_name=study.study_name,
-                           tags={"optuna.study": study.study_name, "dnnsweep.role": "study"})
-    winner = first_writer(study, key, run_id)
-    if winner != run_id:
-        client.delete_run(run_id)
-        return winner
     tracker.log_params(settings)
     return run_id
-
-
-def first_writer(study, key, value):
-    """Store value under key unless a value is there; return the one that is stored."""
-    current = study._storage.get_study_user_attrs(study._study_id).get(key)
-    if current:
-        return current
-    study.set_user_attr(key, value)
-    time.sleep(0.5)  # let a racing launcher's write land, then both read the same winner
-    return study._storage.get_study_user_attrs(study._study_id).get(key)
 
 
 def refresh_parent_run(cfg_tracking, run_id, best, files, finished):

@@ -152,7 +152,7 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
     quiet_optuna()
     search = cfg.search
     study = open_study(cfg, dims)
-    parent_run_id = study.user_attrs.get("mlflow_parent_run_id")
+    parent_run_id = parent_run_of(study)
     done = 0
     while (deadline is None or time.time() < deadline) and not STOP.is_set():
         recover_dead_trials(study, cfg)
@@ -166,6 +166,29 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
         if exhausted:
             break
     return done
+
+
+PARENT_KEY = "mlflow_parent_run_id"
+PARENT_WAIT = 300.0  # seconds; the launcher creates it within seconds of starting us
+
+
+def parent_run_of(study):
+    """The study's MLflow parent run id. A worker started with its sweep gets there before
+    the launcher has created it: it imports MLflow meanwhile (it needs it for its first
+    trial), then waits. Until the id is stored, the MLflow store may not exist yet."""
+    parent = study.user_attrs.get(PARENT_KEY)
+    if parent:
+        return parent
+    from search.tracking import freeze_imported_heap
+
+    freeze_imported_heap()
+    deadline = time.monotonic() + PARENT_WAIT
+    while not STOP.is_set() and time.monotonic() < deadline:
+        parent = study._storage.get_study_user_attrs(study._study_id).get(PARENT_KEY)
+        if parent:
+            return parent  # stored once, under the ask lock: it never changes afterwards
+        time.sleep(0.1)
+    return None
 
 
 def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):

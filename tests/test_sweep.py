@@ -1,5 +1,6 @@
 """dnn-sweep on real temporary stores: counts, states, pruning, resume, workers, MLflow layout."""
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import optuna
 import pytest
@@ -58,6 +59,17 @@ def check_layout(cwd, n):
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert "trials.csv" in artifacts
     return study, children
+
+
+def test_two_launchers_starting_one_new_study_together_make_one_parent_run(tmp_path):
+    # Each launcher's workers start while it creates the parent run; the ask lock makes
+    # 'find it or create it' atomic, so every trial of both ends up under one parent.
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(sweep, tmp_path, "search.n_trials=8", "search.workers=2",
+                                 f"search.seed={seed}") for seed in (1, 2)]:
+            done.result()
+    study, children = check_layout(tmp_path, 8)
+    assert len({t.user_attrs["owner"] for t in study.trials}) >= 3
 
 
 @pytest.mark.slow
