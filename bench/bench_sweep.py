@@ -19,14 +19,15 @@ from both stores after the process exits. Data: planar (the course's flower, 400
     Target: pruned best within 2% of the unpruned best using <= 50% of its iterations.
 (2) parallel: 24 trials, search.workers=1 then search.workers=2 (one BLAS thread each
     with 2 workers, as dnn-sweep sets). To give every trial the same work, only the
-    learning rate is searched (network [64, 32] tanh, 2000 iterations, no pruner).
+    learning rate is searched (network [64, 32] tanh, 5000 iterations: trials of ~2.5 s,
+    no pruner).
     Trials per minute = 24 / wall time of the dnn-sweep process (start-up, imports, plots
     included); the rate over the trials' own span (first trial start to last trial end)
     is printed too. Target: workers=2 / workers=1 >= 1.7x. A control measures what the
     machine offers at that moment: 2 processes running plain fits at once vs 1 alone
     (before and after the sweeps); another process's load shows up there too.
 (3) overhead: a workers=1 study's wall time over the sum of its trials' training time, for
-    two studies: the one of (2) (trials of ~1 s: the worst case, run here if (2) was not)
+    two studies: the one of (2) (planar trials of ~2.5 s, run here if (2) was not)
     and 12 trials of the course's deep network on cat/non-cat (experiment=course_deep,
     2500 iterations, learning rate 1e-3..0.02, trials of ~10 s; skipped when the course's
     files are not in $DNNSWEEP_CAT_DIR or ../shared/data/catvnoncat). Training time =
@@ -71,7 +72,7 @@ PRUNING_SPACE = [
 ]
 PARALLEL_SPACE = [
     "data=planar", "search/sampler=tpe", "search.seed=0", "search/pruner=none",
-    "search.n_trials=24", "train.num_iterations=2000", "model.hidden_units=[64,32]",
+    "search.n_trials=24", "train.num_iterations=5000", "model.hidden_units=[64,32]",
     "model.activation=tanh", "search.space.train.learning_rate.high=0.5",
     "~search.space.train.num_iterations", "~search.space.train.batch_size",
     "~search.space.train.optimizer", "~search.space.train.lambd",
@@ -83,7 +84,7 @@ PARALLEL_SPACE = [
 
 def course_space(folder):
     """The course's deep network on cat/non-cat, learning rate searched on a log scale:
-    trials of ~10 s, closer to real use than the planar trials of ~1 s."""
+    trials of ~10 s, closer to real use than the planar trials of ~2.5 s."""
     return [
         "experiment=course_deep", f"data.dir={folder}", "data.val_fraction=0.2",
         "search/sampler=tpe", "search.seed=0", "search/pruner=none", "search.workers=1",
@@ -231,7 +232,7 @@ threadpool_limits(1)
 d = load_dataset("planar")
 t = time.perf_counter()
 for lr in (0.01, 0.05, 0.1, 0.2):
-    fit(d.X_train, d.Y_train, [64, 32], "tanh", "xavier", lr, 2000,
+    fit(d.X_train, d.Y_train, [64, 32], "tanh", "xavier", lr, 5000,
         validation=(d.X_val, d.Y_val), eval_every=50)
 print(time.perf_counter() - t)
 """
@@ -257,7 +258,7 @@ def machine_speedup():
 
 
 def part_parallel(cleanup):
-    print("(2) parallel: 24 trials (learning rate only; [64, 32] tanh, 2000 iterations)")
+    print("(2) parallel: 24 trials (learning rate only; [64, 32] tanh, 5000 iterations)")
     cap, t1, t2 = machine_speedup()
     print(f"  control: 4 plain fits of the trial network (1 BLAS thread, no tracking) in 1 "
           f"process {t1:.1f} s, in each of 2 processes at once {t2:.1f} s -> the machine "
@@ -349,7 +350,7 @@ def part_overhead(one, cleanup):
     print("(3) overhead: wall time of a workers=1 study over its trials' training time")
     if one is None:
         one = run_sweep([*PARALLEL_SPACE, "search.workers=1"], "workers=1", cleanup)
-    overhead(one, [*PARALLEL_SPACE, "search.workers=1"], "planar, ~1 s trials (the study of (2))")
+    overhead(one, [*PARALLEL_SPACE, "search.workers=1"], "planar, ~2.5 s trials (the study of (2))")
     folder = cat_dir()
     if folder is None:
         print("  course data not found (set DNNSWEEP_CAT_DIR): the course study is skipped\n")
