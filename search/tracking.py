@@ -21,6 +21,37 @@ def tracking_uri(cfg_tracking):
     return os.environ.get("MLFLOW_TRACKING_URI") or cfg_tracking.uri
 
 
+REACHABLE_TIMEOUT = 10.0  # seconds for a tracking server to answer its health check
+_answered = set()
+
+
+def check_reachable(uri):
+    """A tracking server that does not answer fails within seconds, in one line naming it,
+    instead of after MLflow's minutes of retries. Local stores need no check."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from search.config import ConfigError
+
+    if not uri.startswith(("http://", "https://")) or uri in _answered:
+        return
+    parts = urllib.parse.urlsplit(uri)
+    host = parts.netloc.rpartition("@")[2]  # no credentials in the probe
+    health = urllib.parse.urlunsplit((parts.scheme, host, parts.path.rstrip("/") + "/health",
+                                      "", ""))
+    try:
+        urllib.request.urlopen(health, timeout=REACHABLE_TIMEOUT).close()
+    except urllib.error.HTTPError:
+        pass  # it answered (behind a proxy, asking for a login): MLflow says the rest
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise ConfigError(f"MLflow tracking server {mask(uri)} does not answer ({reason}): "
+                          "start it, or set tracking.uri / MLFLOW_TRACKING_URI to one that "
+                          "runs") from None
+    _answered.add(uri)
+
+
 def _local_sqlite_path(uri):
     return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
 
@@ -57,6 +88,7 @@ def client_for(cfg_tracking):
     uri = tracking_uri(cfg_tracking)
     path = _local_sqlite_path(uri)
     if not path:
+        check_reachable(uri)
         return MlflowClient(tracking_uri=uri)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # Creating a new store runs MLflow's schema migrations; two processes doing it at once

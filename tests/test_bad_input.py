@@ -95,6 +95,13 @@ CASES = [
      "127.0.0.1:1"),
     ("storage-unknown-scheme", "dnn-sweep", ["search.storage=redis://127.0.0.1:1/0"], 2,
      "redis://"),
+    # a tracking server that does not answer: seconds, not MLflow's minutes of retries
+    ("train-tracking-server-down", "dnn-train", ["tracking.uri=http://127.0.0.1:1"], 2,
+     "http://127.0.0.1:1"),
+    ("sweep-tracking-server-down", "dnn-sweep", ["tracking.uri=http://127.0.0.1:1"], 2,
+     "http://127.0.0.1:1"),
+    ("reproduce-tracking-server-down", "dnn-reproduce",
+     ["{run}", "--tracking-uri", "http://127.0.0.1:1"], 2, "http://127.0.0.1:1"),
     # dnn-reproduce
     ("reproduce-unknown-run", "dnn-reproduce", ["0123456789abcdef0123456789abcdef"], 2,
      "0123456789abcdef0123456789abcdef"),
@@ -220,3 +227,35 @@ def test_a_config_error_message_is_one_line(tmp_path):
     assert [line for line in proc.stderr.splitlines() if line.strip()] == [
         "error: search.space.train.learning_rate: low 2.0 is greater than high 1.0"]
     shutil.rmtree(tmp_path / "mlruns", ignore_errors=True)
+
+
+def test_a_failure_after_start_names_the_exception_not_hydras_hint(tmp_path):
+    """A web server that is not MLflow answers the health check but fails the API calls:
+    the one error line is the exception, not Hydra's 'set HYDRA_FULL_ERROR' hint."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                               "127.0.0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert time.monotonic() < deadline, "http.server did not start"
+            time.sleep(0.2)
+        work = tmp_path / "work"
+        work.mkdir()
+        proc = run_cli("dnn-train", f"tracking.uri=http://127.0.0.1:{port}",
+                       "train.num_iterations=5", cwd=work, env={"MLFLOW_TRACKING_URI": None})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert proc.returncode == 1, proc.stderr
+    assert len(errors) == 1 and "HYDRA_FULL_ERROR" not in errors[0], proc.stderr
+    assert "MlflowException" in errors[0] and "404" in errors[0], errors[0]

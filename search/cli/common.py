@@ -69,8 +69,11 @@ def one_line(report):
     """Hydra's multi-line error report as one line: the message and the allowed options,
     without the search path and the HYDRA_FULL_ERROR hint."""
     if "Traceback (most recent call last)" in report:  # an exception escaped the task
-        last = [line.strip() for line in report.splitlines() if line.strip()]
-        return last[-1] if last else "unexpected error"
+        # The exception's first line: the first unindented line after the last traceback
+        # (a message may go on for lines, and Hydra's hint follows it).
+        tail = report.rpartition("Traceback (most recent call last)")[2].splitlines()[1:]
+        heads = [line.strip() for line in tail if line.strip() and not line[0].isspace()]
+        return heads[0][:1000] if heads else "unexpected error"
     parts = []
     for raw in report.splitlines():
         line = raw.strip()

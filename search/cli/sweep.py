@@ -17,6 +17,8 @@ def sweep_task(cfg):
         dims = check_sweep_config(cfg)
         from search.run import load_run_data
         load_run_data(cfg)  # a missing or malformed data file fails before any store
+        from search.tracking import check_reachable, tracking_uri
+        check_reachable(tracking_uri(cfg.tracking))  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
     from search.sweep import sweep
