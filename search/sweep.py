@@ -112,6 +112,22 @@ def run_workers(cfg, dims, base_overrides, deadline, procs):
         raise KeyboardInterrupt
 
 
+def claim_refit(study, number, lock):
+    """None when this process is to refit trial number, else the study's refit mark (done,
+    or claimed by another launcher). Launchers of one study often end together: claiming
+    under the study's lock makes one of them refit. A claim left by a process of this host
+    that died before storing its result is taken over."""
+    from search.storage import dead_local_owner, owner_id
+
+    with lock:
+        mark = study._storage.get_study_user_attrs(study._study_id).get("refit", {})
+        if mark.get("trial") == number and ("run_id" in mark
+                                            or not dead_local_owner(mark.get("owner"))):
+            return mark
+        study.set_user_attr("refit", {"trial": number, "owner": owner_id()})
+    return None
+
+
 def refit_best(cfg, study, dims, parent_run_id):
     """Retrain the best config on all training data (train + validation) and evaluate it
     once on the test split, as a child run tagged refit=true. Once per best trial: the
@@ -123,9 +139,13 @@ def refit_best(cfg, study, dims, parent_run_id):
     if not best:
         return None
     best = best[0]
-    done = study.user_attrs.get("refit", {})
-    if done.get("trial") == best.number:
-        return done
+    mark = claim_refit(study, best.number, ask_lock(cfg.search.storage))
+    if mark is not None:
+        if "run_id" not in mark:
+            print(f"refit: trial {best.number} is being refit by {mark.get('owner')}",
+                  flush=True)
+            return None
+        return mark
     refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
     refit_cfg.data.val_fraction = 0.0
     print(f"refit: trial {best.number} on all training data", flush=True)

@@ -82,3 +82,40 @@ def test_cv_sweep_refits_once_and_its_trials_reproduce(tmp_path, npz_with_test):
     run_id = re.search(r"dnn-reproduce (\w+)", proc.stdout).group(1)
     repro = run_cli("dnn-reproduce", run_id, cwd=tmp_path, env=env, check=0)
     assert "the cost curves agree" in repro.stdout
+
+
+def test_refit_is_claimed_once_and_a_dead_launchers_claim_is_taken_over(tmp_path,
+                                                                          npz_with_test):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    args = ["data=npz", f"data.path={npz_with_test}", "search.n_trials=3", "search.workers=1",
+            "search.study_name=xor", "~search.space.train.num_iterations",
+            "train.num_iterations=100", "search.space.model.hidden_units.depth_high=2"]
+    env = {"MLFLOW_TRACKING_URI": ""}
+    run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)  # no refit asked
+    study = optuna.load_study(study_name="xor", storage=JournalStorage(
+        JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal"))))
+    best = study.best_trial.number
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+
+    def refit_runs():
+        runs = client.search_runs([client.get_experiment_by_name("xor").experiment_id])
+        return [r for r in runs if r.data.tags.get("refit") == "true"]
+
+    # Another launcher of this host, alive, is refitting: this one leaves it alone.
+    study.set_user_attr("refit", {"trial": best, "owner": f"{socket.gethostname()}:{os.getpid()}"})
+    proc = run_cli("dnn-sweep", *args, "search.refit=true", cwd=tmp_path, env=env, check=0)
+    assert f"trial {best} is being refit by" in proc.stdout and refit_runs() == []
+    # That launcher died before storing a result: the next sweep takes the refit over.
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    study.set_user_attr("refit", {"trial": best, "owner": f"{socket.gethostname()}:{gone.pid}"})
+    proc = run_cli("dnn-sweep", *args, "search.refit=true", cwd=tmp_path, env=env, check=0)
+    assert f"refit of trial {best}" in proc.stdout and len(refit_runs()) == 1
+    assert study.user_attrs["refit"]["run_id"] == refit_runs()[0].info.run_id
