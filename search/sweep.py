@@ -159,8 +159,10 @@ def refit_best(cfg, study, dims, parent_run_id):
     return done
 
 
-def finish(cfg, study, dims, base_overrides, parent_run_id, finished, plotter=None):
-    """Refresh the parent run (best, CSV, plots), refit, and print the summary lines."""
+def finish(cfg, study, dims, base_overrides, parent_run_id, finished, plotter=None,
+           status="FINISHED"):
+    """Refresh the parent run (best, CSV, plots; then status, None: left running), refit,
+    and print the summary lines."""
     from search.tracking import refresh_parent_run
 
     metrics = as_list(cfg.search.metric)
@@ -176,7 +178,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, finished, plotter=No
             optuna.logging.set_verbosity(verbosity)
         files += [(p, "plots") for p in plots]
         refresh_parent_run(cfg.tracking, parent_run_id, report.best_summary(study, metrics),
-                           files, finished)
+                           files, status)
     for note in skipped:
         print(f"note: plot skipped ({note})", file=sys.stderr)
     lines = report.summary_table(study, metrics, dims, base_overrides, cfg.search.top_k,
@@ -243,9 +245,20 @@ def _sweep(cfg, dims, base_overrides, plotter):
         stop.set()
         watcher.join(timeout=10)
     recover_dead_trials(study, cfg)
-    done = sum(counts(study)[s] for s in FINISHED)
-    finish(cfg, study, dims, base_overrides, parent, done >= search.n_trials and not interrupted,
-           plotter)
+    c = counts(study)
+    finished = sum(c[s] for s in FINISHED) >= search.n_trials and not interrupted
+    if finished:
+        status = "FINISHED"
+    elif interrupted or not c[optuna.trial.TrialState.RUNNING]:
+        status = "KILLED"  # stopped, or out of time: a resume goes on
+    else:
+        # Trials still run in other launchers of the study (other machines): the last of
+        # them to end closes the parent run. Closing it KILLED here could land after
+        # their FINISHED.
+        status = None
+        print(f"{c[optuna.trial.TrialState.RUNNING]} trial(s) still running elsewhere; "
+              "the launcher that ends last closes the study's parent run", flush=True)
+    finish(cfg, study, dims, base_overrides, parent, finished, plotter, status)
     print(f"browse: dnn-ui  (experiment {cfg.tracking.experiment!r} in "
           f"{report.mask(tracking_uri(cfg.tracking))})")
     if interrupted:

@@ -295,8 +295,9 @@ def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
     return run_id
 
 
-def refresh_parent_run(cfg_tracking, run_id, best, files, finished):
-    """Best value(s) as metrics and best params as tags; trials CSV and plots as artifacts."""
+def refresh_parent_run(cfg_tracking, run_id, best, files, status):
+    """Best value(s) as metrics and best params as tags; trials CSV and plots as artifacts;
+    then status: FINISHED, KILLED, or None (left RUNNING for a launcher still at work)."""
     from mlflow.entities import Metric, RunTag
 
     client = client_for(cfg_tracking)
@@ -309,7 +310,8 @@ def refresh_parent_run(cfg_tracking, run_id, best, files, finished):
         client.log_batch(run_id, metrics=metrics, tags=tags)
     for path, folder in files:
         client.log_artifact(run_id, str(path), folder)
-    status = "FINISHED" if finished else "KILLED"
+    if status is None:
+        return
     if status == "KILLED" and client.get_run(run_id).info.status == "FINISHED":
         status = "FINISHED"  # another machine of the study finished it meanwhile: keep that
     client.set_terminated(run_id, status=status)

@@ -72,6 +72,23 @@ def test_two_launchers_starting_one_new_study_together_make_one_parent_run(tmp_p
     assert len({t.user_attrs["owner"] for t in study.trials}) >= 3
 
 
+def test_the_parent_run_stays_running_while_another_launcher_has_trials(tmp_path):
+    import os
+    import socket
+
+    sweep(tmp_path, "search.n_trials=2", "search.workers=1")
+    study = load(tmp_path)
+    other = study.ask()  # a trial of another launcher of this host, still in training
+    other.set_user_attr("owner", f"{socket.gethostname()}:{os.getpid()}")
+    proc = sweep(tmp_path, "search.n_trials=3", "search.workers=1")
+    assert "still running elsewhere" in proc.stdout
+    client, (parent,), _ = runs_of(tmp_path)
+    assert parent.info.status == "RUNNING"  # not KILLED: that launcher closes it
+    study.tell(other, 0.5)
+    sweep(tmp_path, "search.n_trials=3", "search.workers=1")
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
 @pytest.mark.slow
 def test_sweep_runs_resumes_and_reports(tmp_path):
     proc = sweep(tmp_path, "search.n_trials=8", "search.workers=1")
