@@ -101,7 +101,14 @@ def ask_lock(url):
     if lock_path is None:
         yield
         return
-    with open(lock_path, "a") as f:
+    with file_lock(lock_path):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """An exclusive lock on the file at path (created if missing), for processes of one host."""
+    with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield

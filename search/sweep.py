@@ -67,8 +67,9 @@ def start_workers(cfg, dims, base_overrides, deadline):
         return []
     ctx = multiprocessing.get_context("spawn")
     cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
+    threads = blas_threads(n)
     procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
-                                                     blas_threads(n), i), name=f"worker-{i}")
+                                                     threads, i), name=f"worker-{i}")
              for i in range(n)]
     for p in procs:
         p.start()
@@ -159,14 +160,14 @@ def refit_best(cfg, study, dims, parent_run_id):
     return done
 
 
-def finish(cfg, study, dims, base_overrides, parent_run_id, finished, plotter=None,
-           status="FINISHED"):
-    """Refresh the parent run (best, CSV, plots; then status, None: left running), refit,
-    and print the summary lines."""
+def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None):
+    """Refit (once the study is FINISHED), refresh the parent run (best, CSV, plots; then
+    status, None: left running), and print the summary lines."""
     from search.tracking import refresh_parent_run
 
     metrics = as_list(cfg.search.metric)
-    refit = refit_best(cfg, study, dims, parent_run_id) if cfg.search.refit and finished else None
+    refit = (refit_best(cfg, study, dims, parent_run_id)
+             if cfg.search.refit and status == "FINISHED" else None)
     with tempfile.TemporaryDirectory() as tmp:
         files = [(report.write_trials_csv(study, Path(tmp) / "trials.csv"), None)]
         verbosity = optuna.logging.get_verbosity()
@@ -246,8 +247,7 @@ def _sweep(cfg, dims, base_overrides, plotter):
         watcher.join(timeout=10)
     recover_dead_trials(study, cfg)
     c = counts(study)
-    finished = sum(c[s] for s in FINISHED) >= search.n_trials and not interrupted
-    if finished:
+    if sum(c[s] for s in FINISHED) >= search.n_trials and not interrupted:
         status = "FINISHED"
     elif interrupted or not c[optuna.trial.TrialState.RUNNING]:
         status = "KILLED"  # stopped, or out of time: a resume goes on
@@ -258,7 +258,7 @@ def _sweep(cfg, dims, base_overrides, plotter):
         status = None
         print(f"{c[optuna.trial.TrialState.RUNNING]} trial(s) still running elsewhere; "
               "the launcher that ends last closes the study's parent run", flush=True)
-    finish(cfg, study, dims, base_overrides, parent, finished, plotter, status)
+    finish(cfg, study, dims, base_overrides, parent, status, plotter)
     print(f"browse: dnn-ui  (experiment {cfg.tracking.experiment!r} in "
           f"{report.mask(tracking_uri(cfg.tracking))})")
     if interrupted:

@@ -2,7 +2,6 @@
 
 The only module of the project that imports mlflow (lazily: importing it costs ~2 s).
 """
-import fcntl
 import os
 import subprocess
 import tempfile
@@ -94,12 +93,10 @@ def client_for(cfg_tracking):
     # Creating a new store runs MLflow's schema migrations; two processes doing it at once
     # (two sweeps started together in a new folder) break them. One at a time: the second
     # finds the schema made. The store is cached per process, so this is paid once.
-    with open(path + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return MlflowClient(tracking_uri=uri)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    from search.storage import file_lock
+
+    with file_lock(path + ".lock"):
+        return MlflowClient(tracking_uri=uri)
 
 
 def experiment_id(client, name, cfg_tracking):
@@ -274,20 +271,22 @@ def close_run(cfg_tracking, run_id, status, error=None, tags=None):
     client.set_terminated(run_id, status=status)
 
 
+PARENT_KEY = "mlflow_parent_run_id"  # the study's user attribute holding its parent run
+
+
 def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
     """The study's parent run: created once, its id kept in the study's user attributes so
     that resumed sweeps and other workers find it. lock (the study's ask lock) makes
     'look for it, else create and store it' atomic among launchers starting together."""
-    key = "mlflow_parent_run_id"
     client = client_for(cfg_tracking)
     tracker = Tracker(cfg_tracking, experiment)
     with lock:
-        existing = study._storage.get_study_user_attrs(study._study_id).get(key)
+        existing = study._storage.get_study_user_attrs(study._study_id).get(PARENT_KEY)
         if not existing:
             run_id = tracker.start(run_name=study.study_name,
                                    tags={"optuna.study": study.study_name,
                                          "dnnsweep.role": "study"})
-            study.set_user_attr(key, run_id)
+            study.set_user_attr(PARENT_KEY, run_id)
     if existing:
         client.update_run(existing, status="RUNNING")
         return existing

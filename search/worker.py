@@ -168,7 +168,6 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
     return done
 
 
-PARENT_KEY = "mlflow_parent_run_id"
 PARENT_WAIT = 300.0  # seconds; the launcher creates it within seconds of starting us
 
 
@@ -176,15 +175,15 @@ def parent_run_of(study):
     """The study's MLflow parent run id. A worker started with its sweep gets there before
     the launcher has created it: it imports MLflow meanwhile (it needs it for its first
     trial), then waits. Until the id is stored, the MLflow store may not exist yet."""
+    from search.tracking import PARENT_KEY, freeze_imported_heap
+
     parent = study.user_attrs.get(PARENT_KEY)
     if parent:
         return parent
-    from search.tracking import freeze_imported_heap
-
     freeze_imported_heap()
     deadline = time.monotonic() + PARENT_WAIT
     while not STOP.is_set() and time.monotonic() < deadline:
-        parent = study._storage.get_study_user_attrs(study._study_id).get(PARENT_KEY)
+        parent = study.user_attrs.get(PARENT_KEY)
         if parent:
             return parent  # stored once, under the ask lock: it never changes afterwards
         time.sleep(0.1)
