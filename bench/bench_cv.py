@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 
 from dnn import DivergenceError, evaluate, fit  # noqa: E402
 from dnn.data import load_dataset, train_val_split  # noqa: E402
-from search.cv import cross_validate  # noqa: E402
+from search.run.cv import cross_validate  # noqa: E402
 from common import load1  # noqa: E402
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")

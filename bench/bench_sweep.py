@@ -292,9 +292,9 @@ def refit_seconds(st, overrides):
     sys.path.insert(0, str(REPO))
     from dnn import DivergenceError, fit
     from search.config import conf_dir, fit_kwargs
-    from search.run import load_run_data
-    from search.space import apply_values, dimensions, values_from_params
-    from search.study import base_run_config
+    from search.run.train import load_run_data
+    from search.study.space import apply_values, dimensions, values_from_params
+    from search.study.study import base_run_config
 
     np.seterr(all="ignore")
     with hydra.initialize_config_dir(conf_dir(), version_base="1.3"):

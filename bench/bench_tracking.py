@@ -16,7 +16,7 @@ float64, test split evaluated every 100 iterations). The course's files are read
 $DNNSWEEP_CAT_DIR or ../shared/data/catvnoncat; when they are missing, an .npz of random
 pixels of the same shape (209 + 50 images of 64x64x3) is used through data=npz.
 
-  tracked   = search.run.train_run(cfg, progress=False) on a temporary local SQLite MLflow
+  tracked   = search.run.train.train_run(cfg, progress=False) on a temporary local SQLite MLflow
               store: config check, data loading, run, params, data set, every train_cost
               point, test metrics, config/overrides/parameters/cost-curve artifacts, the
               pyfunc model, terminal status.
@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 
 import hydra  # noqa: E402
 
-import search.run as run_mod  # noqa: E402
+import search.run.train as run_mod  # noqa: E402
 from dnn import evaluate, fit  # noqa: E402
 from common import cat_dir, load1  # noqa: E402
 from search.config import check_run_config, conf_dir, fit_kwargs, run_config  # noqa: E402
@@ -102,7 +102,7 @@ def untracked_run(cfg):
 
 
 class FitTimer:
-    """Wraps search.run.fit (the name train_run calls) to time dnn.fit and its callback."""
+    """Wraps search.run.train.fit (the name train_run calls) to time dnn.fit and its callback."""
 
     def __init__(self):
         self.fit_s = self.callback_s = 0.0
@@ -130,10 +130,10 @@ class FlushTimer:
     while dnn.fit runs (the periodic ones, by tracking.flush_seconds)."""
 
     def __init__(self, timer_ref):
-        import search.tracking
+        import search.tracking.client
 
-        self.cls, self.orig, self.timer_ref = search.tracking.Tracker, \
-            search.tracking.Tracker.flush, timer_ref
+        self.cls, self.orig, self.timer_ref = search.tracking.client.Tracker, \
+            search.tracking.client.Tracker.flush, timer_ref
         self.reset()
         outer = self
 

@@ -8,8 +8,8 @@ from mlflow import MlflowClient
 
 from helpers import run_cli
 from search.config import conf_dir
-from search.cv import fold_splits
-from search.run import train_run
+from search.run.cv import fold_splits
+from search.run.train import train_run
 
 
 def test_fold_splits_are_disjoint_stratified_and_repeat_with_new_seeds():

@@ -1,8 +1,8 @@
 """The plot helper process draws Optuna's plots, and the sweep draws them itself without it."""
 import optuna
 
-from search import report
-from search.plotter import Plotter
+from search.tracking import report
+from search.tracking.plotter import Plotter
 
 
 def small_study():

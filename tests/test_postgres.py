@@ -308,7 +308,7 @@ def test_dropped_connections_never_duplicate_or_lose_a_trial():
     import sqlalchemy
 
     from pg_helpers import _connect
-    from search.storage import make_storage
+    from search.storage.stores import make_storage
 
     url = server_url()
     optuna.logging.set_verbosity(optuna.logging.ERROR)

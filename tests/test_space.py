@@ -4,7 +4,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from search.config import ConfigError
-from search.space import (apply_values, as_overrides, check_space, dimensions, suggest,
+from search.study.space import (apply_values, as_overrides, check_space, dimensions, suggest,
                           values_from_params)
 
 RUN = OmegaConf.create({"model": {"hidden_units": [8, 4], "activation": "tanh"},

@@ -65,7 +65,7 @@ def main(argv=None):
     from omegaconf import OmegaConf
 
     from search.config import ConfigError, check_run_config, default_tracking
-    from search.tracking import metric_history, open_run
+    from search.tracking.client import metric_history, open_run
 
     tracking = default_tracking(args.tracking_uri)
     try:
@@ -85,7 +85,7 @@ def main(argv=None):
 def retrain(cfg, args, client, run, experiment, metric_history):
     from dnn import DivergenceError
     from dnn.data import DataError
-    from search.run import train_run
+    from search.run.train import train_run
 
     tags = {"reproduced_from": args.run_id,
             **{k: v for k, v in run.data.tags.items() if k.startswith("optuna.")}}

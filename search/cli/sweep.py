@@ -12,16 +12,16 @@ def sweep_task(cfg):
     from dnn.data import DataError
 
     try:
-        from search.study import check_sweep_config, quiet_optuna
+        from search.study.study import check_sweep_config, quiet_optuna
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
         dims = check_sweep_config(cfg)
-        from search.run import load_run_data
+        from search.run.train import load_run_data
         load_run_data(cfg)  # a missing or malformed data file fails before any store
-        from search.tracking import check_reachable, tracking_uri
+        from search.tracking.client import check_reachable, tracking_uri
         check_reachable(tracking_uri(cfg.tracking))  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
-    from search.sweep import sweep
+    from search.study.sweep import sweep
 
     base = [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("search")]
     try:

@@ -7,7 +7,7 @@ from search.config import ConfigError, check_run_config
 
 @hydra_task
 def train_task(cfg):
-    from search.run import train_run
+    from search.run.train import train_run
     from dnn import DivergenceError
     from dnn.data import DataError
 
@@ -27,7 +27,7 @@ def train_task(cfg):
 
 
 def print_summary(cfg, result):
-    from search.tracking import tracking_uri
+    from search.tracking.client import tracking_uri
     from search.secrets import mask
 
     metrics = "  ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))

@@ -19,7 +19,7 @@ def server_command(args, uri):
     """The mlflow server command and environment. The store URI travels in the environment
     (MLFLOW_BACKEND_STORE_URI), never in the arguments, so no password shows in `ps`."""
     from search.secrets import mask
-    from search.tracking import _local_sqlite_path
+    from search.tracking.client import _local_sqlite_path
 
     env = dict(os.environ, MLFLOW_BACKEND_STORE_URI=uri)
     cmd = [sys.executable, "-m", "mlflow", "server", "--host", args.host, "--port", str(args.port)]

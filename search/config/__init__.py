@@ -17,7 +17,7 @@ def conf_dir():
     installed = resources.files("search") / "conf"
     if installed.is_dir():
         return str(installed)
-    return str(Path(__file__).resolve().parents[1] / "conf")
+    return str(Path(__file__).resolve().parents[2] / "conf")
 
 
 @dataclass

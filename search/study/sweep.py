@@ -13,14 +13,14 @@ from pathlib import Path
 import optuna
 from omegaconf import OmegaConf
 
-from search import report
-from search.plotter import Plotter
+from search.tracking import report
+from search.tracking.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
-from search.storage import ask_lock
-from search.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
+from search.storage.stores import ask_lock
+from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
                           recover_dead_trials, started)
-from search.worker import STOP, stop_on_signals, worker_entry, worker_loop
+from search.study.worker import STOP, stop_on_signals, worker_entry, worker_loop
 
 RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
 
@@ -118,7 +118,7 @@ def claim_refit(study, number, lock):
     or claimed by another launcher). Launchers of one study often end together: claiming
     under the study's lock makes one of them refit. A claim left by a process of this host
     that died before storing its result is taken over."""
-    from search.storage import dead_local_owner, owner_id
+    from search.storage.stores import dead_local_owner, owner_id
 
     with lock:
         mark = study._storage.get_study_user_attrs(study._study_id).get("refit", {})
@@ -133,8 +133,8 @@ def refit_best(cfg, study, dims, parent_run_id):
     """Retrain the best config on all training data (train + validation) and evaluate it
     once on the test split, as a child run tagged refit=true. Once per best trial: the
     test split is looked at once, never used to choose."""
-    from search.run import train_run
-    from search.space import apply_values, values_from_params
+    from search.run.train import train_run
+    from search.study.space import apply_values, values_from_params
 
     best = report.ranked(study)
     if not best:
@@ -163,7 +163,7 @@ def refit_best(cfg, study, dims, parent_run_id):
 def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None):
     """Refit (once the study is FINISHED), refresh the parent run (best, CSV, plots; then
     status, None: left running), and print the summary lines."""
-    from search.tracking import refresh_parent_run
+    from search.tracking.client import refresh_parent_run
 
     metrics = as_list(cfg.search.metric)
     refit = (refit_best(cfg, study, dims, parent_run_id)
@@ -207,7 +207,7 @@ def sweep(cfg, dims, base_overrides):
 
 
 def _sweep(cfg, dims, base_overrides, plotter):
-    from search.tracking import ensure_parent_run, tracking_uri
+    from search.tracking.client import ensure_parent_run, tracking_uri
 
     search = cfg.search
     metrics = as_list(search.metric)

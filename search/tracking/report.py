@@ -4,7 +4,7 @@ from pathlib import Path
 
 import optuna
 
-from search import space as space_mod
+from search.study import space as space_mod
 from search.secrets import mask
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate",

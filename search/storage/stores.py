@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from search.config import ConfigError
-from search.rdb_storage import lost_table_race, engine_kwargs, retrying_storage_class
-from search.retry import DEFAULT_BUDGET, Retry, is_server_restarting, is_transient
+from search.storage.rdb import lost_table_race, engine_kwargs, retrying_storage_class
+from search.storage.retry import DEFAULT_BUDGET, Retry, is_server_restarting, is_transient
 from search.secrets import mask
 
 LOCAL_JOURNAL = "mlruns/optuna.journal"

@@ -7,12 +7,12 @@ import numpy as np
 import optuna
 
 from dnn import DivergenceError
-from search import space as space_mod
+from search.study import space as space_mod
 from search.config import ConfigError, check_run_config
-from search.run import train_run
+from search.run.train import train_run
 from search.secrets import mask
-from search.storage import Heartbeat, ask_lock, owner_id
-from search.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
+from search.storage.stores import Heartbeat, ask_lock, owner_id
+from search.study.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
                           quiet_optuna, recover_dead_trials, started)
 
 
@@ -57,7 +57,7 @@ def pruning_hook(trial, metric, can_prune):
 def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
     """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
     propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED."""
-    from search.tracking import set_run_tags
+    from search.tracking.client import set_run_tags
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -129,7 +129,7 @@ def distinct_sampler_seed(cfg, index):
 
     from omegaconf import OmegaConf
 
-    from search.storage import is_rdb
+    from search.storage.stores import is_rdb
 
     seed = OmegaConf.select(cfg, "search.sampler.seed")
     if not isinstance(seed, int):
@@ -175,7 +175,7 @@ def parent_run_of(study):
     """The study's MLflow parent run id. A worker started with its sweep gets there before
     the launcher has created it: it imports MLflow meanwhile (it needs it for its first
     trial), then waits. Until the id is stored, the MLflow store may not exist yet."""
-    from search.tracking import PARENT_KEY, freeze_imported_heap
+    from search.tracking.client import PARENT_KEY, freeze_imported_heap
 
     parent = study.user_attrs.get(PARENT_KEY)
     if parent:

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from dnn import DivergenceError, evaluate, fit
 from dnn.data import load_dataset
 from search.config import check_run_config, fit_kwargs, flatten, run_config
-from search.cv import cross_validate
+from search.run.cv import cross_validate
 from search.progress import Progress
 from search.secrets import mask
 
@@ -89,7 +89,7 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
     data, eval_split, evaluation = load_run_data(cfg)
     if cv_folds(cfg):
         eval_split, evaluation = "val", None  # validated on the folds of the training data
-    from search.tracking import Tracker
+    from search.tracking.client import Tracker
 
     tracker = Tracker(cfg.tracking, experiment)
     run_tags = {"seed": cfg.train.seed, **(tags or {})}

@@ -4,7 +4,7 @@ import signal
 
 import optuna
 
-from search import report
+from search.tracking import report
 
 # Drawn by the helper (importances need scikit-learn); the rest is drawn here meanwhile.
 HELPER_PLOTS = ("param_importances", "parallel_coordinate", "intermediate_values")

@@ -93,7 +93,7 @@ def client_for(cfg_tracking):
     # Creating a new store runs MLflow's schema migrations; two processes doing it at once
     # (two sweeps started together in a new folder) break them. One at a time: the second
     # finds the schema made. The store is cached per process, so this is paid once.
-    from search.storage import file_lock
+    from search.storage.stores import file_lock
 
     with file_lock(path + ".lock"):
         return MlflowClient(tracking_uri=uri)

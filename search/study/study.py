@@ -3,10 +3,10 @@ loop of trials, each a tracked train_run."""
 import optuna
 from omegaconf import OmegaConf
 
-from search import space as space_mod
+from search.study import space as space_mod
 from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
-from search.run import StopRun
-from search.storage import dead_local_owner, make_storage
+from search.run.train import StopRun
+from search.storage.stores import dead_local_owner, make_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -156,7 +156,7 @@ def started(study):
 
 def close_dead_trial(study, trial, reason, cfg):
     """After a trial was failed for a dead owner: close its MLflow run, retry it once."""
-    from search.tracking import close_run
+    from search.tracking.client import close_run
 
     run_id = trial.user_attrs.get("mlflow_run_id")
     if run_id:

@@ -7,7 +7,7 @@ Optuna's RDBStorage, so that journal-file studies never import SQLAlchemy's mach
 """
 import time
 
-from search.retry import Retry, error_chain, is_transient
+from search.storage.retry import Retry, error_chain, is_transient
 
 
 def lost_table_race(exc):
