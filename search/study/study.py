@@ -7,6 +7,7 @@ from search.study import space as space_mod
 from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
 from search.run.train import StopRun
 from search.storage.stores import dead_local_owner, make_storage
+from search.study.stopping import WARM_START_KEY, check_stopping_config
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -112,6 +113,10 @@ def check_sweep_config(cfg):
     for key in ("n_trials", "workers"):
         if not isinstance(search[key], int) or search[key] < 1:
             raise ConfigError(f"search.{key} must be a positive integer, got {search[key]!r}")
+    try:
+        check_stopping_config(search)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     make_sampler(search, dims), _instantiate(search.pruner)  # fail early on bad presets
     return dims
 
@@ -151,7 +156,15 @@ def started(study):
     trials = study.get_trials(deepcopy=False)
     replaced = {t.user_attrs.get("retry_of") for t in trials} - {None}
     return sum(1 for t in trials
-               if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced)
+               if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced
+               and WARM_START_KEY not in t.user_attrs)
+
+
+def trained_finished(study):
+    """Finished trials trained by this study (warm-start copies of another study's
+    trials do not count toward search.n_trials)."""
+    return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED)
+               if WARM_START_KEY not in t.user_attrs)
 
 
 def close_dead_trial(study, trial, reason, cfg):

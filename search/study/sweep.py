@@ -18,8 +18,10 @@ from search.tracking.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
 from search.storage.stores import ask_lock
+from search.study.definition import check_definition, data_digest, study_definition
+from search.study.stopping import stop_reason
 from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
-                          recover_dead_trials, started)
+                                recover_dead_trials, started, trained_finished)
 from search.study.worker import STOP, stop_on_signals, worker_entry, worker_loop
 
 RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
@@ -35,7 +37,7 @@ def progress_line(study, metrics):
     S = optuna.trial.TrialState
     best = report.ranked(study)
     best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
-    done = sum(c[s] for s in FINISHED)
+    done = trained_finished(study)
     return done, (f"finished | complete {c[S.COMPLETE]}  pruned {c[S.PRUNED]}  "
                   f"failed {c[S.FAIL]}  running {c[S.RUNNING]} | {best_txt}")
 
@@ -191,6 +193,22 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None
     print("\n".join(lines))
 
 
+def nothing_to_run(study, search):
+    """One line when the study already has its total and nothing runs, else None."""
+    done = trained_finished(study)
+    if counts(study)[optuna.trial.TrialState.RUNNING]:
+        return None
+    if done < search.n_trials:
+        if stop_reason(study, search) == "patience":
+            return (f"study {study.study_name!r} stopped after {done} finished trials: "
+                    f"search.patience={search.patience} trials in a row did not improve it; "
+                    "nothing to run (raise search.patience to go on)")
+        return None
+    return (f"study {study.study_name!r} already has {done} finished trials, "
+            f"n_trials={search.n_trials}: nothing to run (raise search.n_trials to go on, "
+            "or choose another search.study_name for a new study)")
+
+
 def study_settings(cfg):
     search = OmegaConf.to_container(cfg.search, resolve=True)
     return flatten({"search": search})
@@ -207,12 +225,19 @@ def sweep(cfg, dims, base_overrides):
 
 
 def _sweep(cfg, dims, base_overrides, plotter):
-    from search.tracking.client import ensure_parent_run, tracking_uri
+    from search.run.train import load_run_data
+    from search.tracking.client import ensure_parent_run, set_run_tags, tracking_uri
 
     search = cfg.search
     metrics = as_list(search.metric)
     study = open_study(cfg, dims)
+    check_definition(study, study_definition(cfg, dims, data_digest(load_run_data(cfg)[0])),
+                     ask_lock(search.storage))
     recover_dead_trials(study, cfg)
+    nothing = nothing_to_run(study, search)
+    if nothing:
+        print(nothing)
+        return 0
     deadline = time.time() + search.timeout if search.timeout else None
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
@@ -235,7 +260,8 @@ def _sweep(cfg, dims, base_overrides, plotter):
     try:
         run_workers(cfg, dims, base_overrides, deadline, procs)
         recover_dead_trials(study, cfg)
-        if started(study) < search.n_trials and (deadline is None or time.time() < deadline):
+        if started(study) < search.n_trials and (deadline is None or time.time() < deadline) \
+                and not stop_reason(study, search):
             # a worker died after the others had finished: run its retried trial here
             worker_loop(cfg, dims, base_overrides, deadline)
         if STOP.is_set():
@@ -247,8 +273,13 @@ def _sweep(cfg, dims, base_overrides, plotter):
         watcher.join(timeout=10)
     recover_dead_trials(study, cfg)
     c = counts(study)
-    if sum(c[s] for s in FINISHED) >= search.n_trials and not interrupted:
+    stopped = None if interrupted else stop_reason(study, search)
+    if (trained_finished(study) >= search.n_trials or stopped) and not interrupted:
         status = "FINISHED"
+        if stopped:
+            set_run_tags(cfg.tracking, parent, {"dnnsweep.stopped": stopped})
+            print(f"stopped: {search.patience} trials in a row did not improve the best "
+                  f"{metrics[0]} by more than {search.min_delta}", flush=True)
     elif interrupted or not c[optuna.trial.TrialState.RUNNING]:
         status = "KILLED"  # stopped, or out of time: a resume goes on
     else:

@@ -12,6 +12,7 @@ from search.config import ConfigError, check_run_config
 from search.run.train import train_run
 from search.secrets import mask
 from search.storage.stores import Heartbeat, ask_lock, owner_id
+from search.study.stopping import stop_reason
 from search.study.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
                           quiet_optuna, recover_dead_trials, started)
 
@@ -157,7 +158,7 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
     while (deadline is None or time.time() < deadline) and not STOP.is_set():
         recover_dead_trials(study, cfg)
         with ask_lock(search.storage):
-            if started(study) >= search.n_trials:
+            if started(study) >= search.n_trials or stop_reason(study, search):
                 break
             trial = study.ask()
         with Heartbeat(study._storage, trial._trial_id, search.heartbeat_interval):
