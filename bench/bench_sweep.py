@@ -232,8 +232,8 @@ threadpool_limits(1)
 d = load_dataset("planar")
 t = time.perf_counter()
 for lr in (0.01, 0.05, 0.1, 0.2):
-    fit(d.X_train, d.Y_train, [64, 32], "tanh", "xavier", lr, 5000,
-        validation=(d.X_val, d.Y_val), eval_every=50)
+    fit(d.X_train, d.Y_train, hidden_units=[64, 32], activation="tanh", init="xavier",
+        learning_rate=lr, num_iterations=5000, validation=(d.X_val, d.Y_val), eval_every=50)
 print(time.perf_counter() - t)
 """
 

@@ -4,15 +4,16 @@ from dnn.activations import (leaky_relu, leaky_relu_backward, relu, relu_backwar
 from dnn.cost import compute_cost, l2_cost
 from dnn.gradcheck import gradient_check
 from dnn.initialize import initialize_parameters
-from dnn.layers import (linear_activation_backward, linear_activation_forward, linear_backward,
-                        linear_forward)
+from dnn.layers import (LayerCache, LinearCache, linear_activation_backward,
+                        linear_activation_forward, linear_backward, linear_forward)
 from dnn.model import model_backward, model_forward, output_logits
 from dnn.optimizers import initialize_optimizer, update_parameters
+from dnn.settings import ModelSettings, TrainSettings
 from dnn.train import DivergenceError, Trainer, accuracy, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
 __all__ = [
-    "initialize_parameters", "linear_forward", "linear_backward", "linear_activation_forward",
+    "ModelSettings", "TrainSettings", "LinearCache", "LayerCache", "initialize_parameters", "linear_forward", "linear_backward", "linear_activation_forward",
     "linear_activation_backward", "model_forward", "model_backward", "output_logits",
     "compute_cost", "l2_cost", "initialize_optimizer", "update_parameters", "fit", "predict",
     "predict_proba", "accuracy", "evaluate", "gradient_check", "DivergenceError", "Trainer",

@@ -18,21 +18,8 @@ def relu(Z):
     return np.maximum(Z, 0), Z
 
 
-def relu_inplace(Z):
-    """relu written over Z, for a Z nobody else holds (a layer's fresh W A_prev + b).
-
-    Saves one (n, m) array and its memory traffic per layer. The returned cache is
-    A itself: A > 0 exactly where Z > 0, so relu_backward gives the same dZ from it.
-    """
-    np.maximum(Z, 0, out=Z)
-    return Z, Z
-
-
 def relu_backward(dA, Z):
-    # dA is a fresh array owned by the caller's backward pass: zero it in place
-    # instead of allocating a new dZ.
-    np.multiply(dA, Z > 0, out=dA)
-    return dA
+    return dA * (Z > 0)
 
 
 def leaky_relu(Z):
@@ -65,8 +52,4 @@ BACKWARD = {
     "tanh": tanh_backward,
     "sigmoid": sigmoid_backward,
 }
-# Forwards that may overwrite their input: linear_activation_forward hands them the
-# Z it has just computed. Same values as FORWARD, one (n, m) array fewer.
-FORWARD_INPLACE = {**FORWARD, "relu": relu_inplace}
 HIDDEN_ACTIVATIONS = tuple(FORWARD)
-OUTPUTS = ("sigmoid", "softmax")

@@ -17,10 +17,10 @@ def check_positive(name, value, integer=False):
 
 
 def check_range(name, value, low, high, low_open=False, high_open=False):
-    ok_low = value > low if low_open else value >= low
-    ok_high = value < high if high_open else value <= high
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (ok_low and ok_high):
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (number and (value > low if low_open else value >= low)
+            and (value < high if high_open else value <= high)):
         raise ValueError(f"{name} must be in {lo}{low}, {high}{hi}, got {value!r}")
 
 

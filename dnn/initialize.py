@@ -3,15 +3,15 @@ import numpy as np
 
 from dnn.checks import check_choice
 
-# Scale of W[l] given n[l-1]. The two course schemes must draw W1, W2, ... from
-# RandomState(seed).randn with nothing in between, to reproduce the course's runs.
+# Scale multiplying W[l] given n[l-1]. "course" divides by sqrt(n[l-1]) instead, as the
+# course writes it (the same value up to the last bit). The two course schemes must draw
+# W1, W2, ... from RandomState(seed).randn with nothing in between, to reproduce its runs.
 SCALES = {
-    "course": lambda n_prev: 1 / np.sqrt(n_prev),
     "small": lambda n_prev: 0.01,
     "he": lambda n_prev: np.sqrt(2.0 / n_prev),
     "xavier": lambda n_prev: np.sqrt(1.0 / n_prev),
 }
-INITS = tuple(SCALES)
+INITS = ("course", *SCALES)
 
 
 def initialize_parameters(layer_dims, init="course", seed=1, dtype=np.float64):

@@ -1,7 +1,26 @@
 """One layer: linear forward/backward and linear->activation forward/backward."""
+from typing import NamedTuple, Optional
+
 import numpy as np
 
-from dnn.activations import BACKWARD, FORWARD_INPLACE, softmax
+from dnn.activations import BACKWARD, FORWARD, softmax
+
+
+class LinearCache(NamedTuple):
+    """What linear_backward needs from linear_forward: the layer's input and parameters."""
+
+    A_prev: np.ndarray  # (n_prev, m)
+    W: np.ndarray  # (n, n_prev)
+    b: np.ndarray  # (n, 1)
+
+
+class LayerCache(NamedTuple):
+    """One layer's cache: its linear cache, its pre-activation Z (the activation cache)
+    and, on hidden layers trained with dropout, the mask D applied to its output."""
+
+    linear_cache: LinearCache
+    activation_cache: np.ndarray  # Z, (n, m)
+    D: Optional[np.ndarray] = None  # (n, m) booleans, or None: no dropout
 
 
 def linear_forward(A_prev, W, b):
@@ -12,8 +31,8 @@ def linear_forward(A_prev, W, b):
         Z = (A_prev.T @ W.T).T  # ((m, n_prev) @ (n_prev, n)).T -> (n, m)
     else:
         Z = W @ A_prev  # (n, n_prev) @ (n_prev, m) -> (n, m)
-    Z += b  # in place: no second (n, m) temporary
-    return Z, (A_prev, W, b)
+    Z += b  # in place on our fresh product: no second (n, m) temporary
+    return Z, LinearCache(A_prev, W, b)
 
 
 def linear_backward(dZ, cache, need_dA_prev=True):
@@ -29,32 +48,12 @@ def linear_backward(dZ, cache, need_dA_prev=True):
     return dA_prev, dW, db
 
 
-def linear_relu_backward(dZ, cache, A_prev):
-    """linear_backward fused with the relu backward of the layer below: returns
-    dZ_prev = (W^T dZ) * (A_prev > 0), dW, db, writing dZ_prev over A_prev.
-
-    A_prev is that layer's relu output, cached by model_forward and dead once dW is
-    computed: reusing its memory saves allocating (and the kernel zeroing) a fresh
-    (n_prev, m) array per layer and iteration, ~6% of a wide network's step.
-    """
-    _, W, _ = cache
-    dW = dZ @ A_prev.T  # (n, m) @ (m, n_prev) -> (n, n_prev), before A_prev is overwritten
-    db = dZ.sum(axis=1, keepdims=True)  # (n, 1)
-    active = A_prev > 0  # relu's mask: A_prev > 0 exactly where Z_prev > 0
-    dZ_prev = np.matmul(W.T, dZ, out=A_prev)  # (n_prev, n) @ (n, m) -> (n_prev, m)
-    np.multiply(dZ_prev, active, out=dZ_prev)
-    return dZ_prev, dW, db
-
-
 def linear_activation_forward(A_prev, W, b, activation):
     Z, linear_cache = linear_forward(A_prev, W, b)
-    # Z is fresh and ours: a relu layer overwrites it with A and caches A as "Z"
-    # (same sign pattern, so the same backward), one (n, m) array fewer per layer.
-    A, Z = softmax(Z) if activation == "softmax" else FORWARD_INPLACE[activation](Z)
-    return A, (linear_cache, Z)
+    A, Z = softmax(Z) if activation == "softmax" else FORWARD[activation](Z)
+    return A, LayerCache(linear_cache, Z)
 
 
 def linear_activation_backward(dA, cache, activation, need_dA_prev=True):
-    linear_cache, Z = cache
-    dZ = BACKWARD[activation](dA, Z)
-    return linear_backward(dZ, linear_cache, need_dA_prev)
+    dZ = BACKWARD[activation](dA, cache.activation_cache)
+    return linear_backward(dZ, cache.linear_cache, need_dA_prev)

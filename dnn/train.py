@@ -3,14 +3,14 @@ import math
 
 import numpy as np
 
-from dnn.activations import HIDDEN_ACTIVATIONS
-from dnn.checks import check_choice, check_data, check_positive, check_range
+from dnn.checks import check_data
 from dnn.cost import compute_cost, l2_cost
-from dnn.initialize import INITS, initialize_parameters
-from dnn.model import model_backward, model_forward, output_logits
-from dnn.optimizers import OPTIMIZERS, initialize_optimizer, update_parameters
+from dnn.initialize import initialize_parameters
+from dnn.fused import _model_backward_spending, _model_forward_inplace
+from dnn.model import output_logits
+from dnn.optimizers import initialize_optimizer, update_parameters
+from dnn.settings import DTYPES, ModelSettings, TrainSettings, settings_from  # noqa: F401
 
-DTYPES = ("float64", "float32")
 
 
 class DivergenceError(FloatingPointError):
@@ -29,18 +29,11 @@ def output_of(Y):
 
 def check_hyperparameters(hidden_units, activation, init, learning_rate, num_iterations,
                           batch_size, optimizer, lambd, keep_prob, dtype):
-    check_choice("activation", activation, HIDDEN_ACTIVATIONS)
-    check_choice("init", init, INITS)
-    check_choice("optimizer", optimizer, OPTIMIZERS)
-    check_choice("dtype", dtype, DTYPES)
-    for i, n in enumerate(hidden_units):
-        check_positive(f"hidden_units[{i}]", n, integer=True)
-    check_positive("learning_rate", learning_rate)
-    check_positive("num_iterations", num_iterations, integer=True)
-    if batch_size is not None:
-        check_positive("batch_size", batch_size, integer=True)
-    check_range("lambd", lambd, 0, math.inf)
-    check_range("keep_prob", keep_prob, 0, 1, low_open=True)
+    """ValueError naming the first bad value: the checks of ModelSettings and TrainSettings."""
+    ModelSettings(list(hidden_units), activation, init)
+    TrainSettings(learning_rate=learning_rate, num_iterations=num_iterations,
+                  batch_size=batch_size, optimizer=optimizer, lambd=lambd, keep_prob=keep_prob,
+                  dtype=dtype)
 
 
 def mini_batches(m, batch_size, rng):
@@ -55,32 +48,25 @@ class Trainer:
     """fit() one iteration at a time, so that callers can run several trainings in
     lockstep (the folds of a cross-validation) and look at every step."""
 
-    def __init__(self, X, Y, hidden_units=(20, 7, 5), activation="relu", init="course",
-                 learning_rate=0.0075, num_iterations=2500, batch_size=None, optimizer="gd",
-                 beta=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8, lambd=0.0, keep_prob=1.0,
-                 seed=1, dtype="float64", validation=None, eval_every=100):
-        hidden_units = list(hidden_units)
-        check_hyperparameters(hidden_units, activation, init, learning_rate, num_iterations,
-                              batch_size, optimizer, lambd, keep_prob, dtype)
+    def __init__(self, X, Y, model=None, train=None, validation=None):
+        model, train = model or ModelSettings(), train or TrainSettings()
+        dtype = train.dtype
         X, Y = check_data(X, Y)
         self.X, self.Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         if validation is not None:
             validation = tuple(a.astype(dtype, copy=False) for a in check_data(*validation))
-        self.validation, self.eval_every = validation, eval_every
-        self.activation, self.output = activation, output_of(Y)
-        self.learning_rate, self.num_iterations, self.batch_size = learning_rate, num_iterations, batch_size
-        self.optimizer, self.betas = optimizer, (beta, beta1, beta2, epsilon)
-        self.lambd, self.keep_prob = lambd, keep_prob
-        self.parameters = initialize_parameters([X.shape[0], *hidden_units, Y.shape[0]], init,
-                                                seed, dtype)
-        self.state = initialize_optimizer(self.parameters, optimizer)
+        self.model, self.train, self.validation = model, train, validation
+        self.activation, self.output = model.activation, output_of(Y)
+        self.parameters = initialize_parameters([X.shape[0], *model.hidden_units, Y.shape[0]],
+                                                model.init, train.seed, dtype)
+        self.state = initialize_optimizer(self.parameters, train.optimizer)
         # A separate stream for shuffling and dropout, so that init stays the course's draw.
-        self.rng = np.random.RandomState(seed + 1)
+        self.rng = np.random.RandomState(train.seed + 1)
         self.costs = []
 
     @property
     def done(self):
-        return len(self.costs) >= self.num_iterations
+        return len(self.costs) >= self.train.num_iterations
 
     def step(self):
         """One iteration (an epoch with mini-batches); returns (cost, metrics).
@@ -93,34 +79,35 @@ class Trainer:
         # exp overflow in sigmoid saturates correctly to 0 / 1; a NaN from a diverging
         # run is reported once, as DivergenceError, instead of as warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            cost = sum(self._batch_step(idx) for idx in mini_batches(m, self.batch_size, self.rng)) / m
+            cost = sum(self._batch_step(idx) for idx in mini_batches(m, self.train.batch_size, self.rng)) / m
             if not math.isfinite(cost):
                 raise DivergenceError(i, cost)
             self.costs.append(cost)
             metrics = {}
-            if self.validation is not None and (i % self.eval_every == 0 or self.done):
+            if self.validation is not None and (i % self.train.eval_every == 0 or self.done):
                 metrics = evaluate(self.parameters, *self.validation, self.activation, "val_")
         return cost, metrics
 
     def _batch_step(self, idx):
         """Forward, cost, backward and update on one batch; returns its cost x its size."""
         X, Y = (self.X, self.Y) if isinstance(idx, slice) else (self.X[:, idx], self.Y[:, idx])
-        AL, caches = model_forward(X, self.parameters, self.activation, self.output,
-                                   self.keep_prob, self.rng)
+        t = self.train
+        AL, caches = _model_forward_inplace(X, self.parameters, self.activation, self.output,
+                                            t.keep_prob, self.rng)
         mb = Y.shape[1]
-        cost = compute_cost(output_logits(caches), Y) + l2_cost(self.parameters, self.lambd, mb)
-        grads = model_backward(AL, Y, caches, self.activation, self.lambd, self.keep_prob)
-        update_parameters(self.parameters, grads, self.learning_rate, self.optimizer, self.state,
-                          *self.betas)
+        cost = compute_cost(output_logits(caches), Y) + l2_cost(self.parameters, t.lambd, mb)
+        grads = _model_backward_spending(AL, Y, caches, self.activation, t.lambd, t.keep_prob)
+        update_parameters(self.parameters, grads, t.learning_rate, t.optimizer, self.state,
+                          t.beta, t.beta1, t.beta2, t.epsilon)
         return cost * mb
 
 
-def fit(X, Y, hidden_units=(20, 7, 5), activation="relu", init="course", learning_rate=0.0075,
-        num_iterations=2500, batch_size=None, optimizer="gd", beta=0.9, beta1=0.9, beta2=0.999,
-        epsilon=1e-8, lambd=0.0, keep_prob=1.0, seed=1, dtype="float64",
-        validation=None, eval_every=100, callback=None):
+def fit(X, Y, model=None, train=None, validation=None, callback=None, **settings):
     """Train the network on X (n_x, m), Y (n_y, m); return (parameters, costs).
 
+    model (ModelSettings) and train (TrainSettings) default to those classes' defaults;
+    keyword settings override single fields of either:
+    fit(X, Y, hidden_units=[20, 7, 5], activation="relu", learning_rate=0.0075).
     costs[i] is the cost of iteration i, computed before that iteration's update
     (with mini-batches, the mean cost over the epoch's batches). Every eval_every
     iterations, and at the last one, the cost and accuracy on validation=(X_val,
@@ -128,9 +115,7 @@ def fit(X, Y, hidden_units=(20, 7, 5), activation="relu", init="course", learnin
     iteration, where metrics holds val_cost/val_accuracy on evaluation steps;
     returning True stops training. Raises DivergenceError on a NaN/inf cost.
     """
-    trainer = Trainer(X, Y, hidden_units, activation, init, learning_rate, num_iterations,
-                      batch_size, optimizer, beta, beta1, beta2, epsilon, lambd, keep_prob, seed,
-                      dtype, validation, eval_every)
+    trainer = Trainer(X, Y, *settings_from(model, train, **settings), validation)
     while not trainer.done:
         cost, metrics = trainer.step()
         if callback is not None and callback(len(trainer.costs) - 1, cost, metrics):
@@ -151,7 +136,7 @@ def labels_from(AL):
 def predict_proba(X, parameters, activation="relu"):
     """Output-layer probabilities AL, shape (n_y, m)."""
     with np.errstate(over="ignore"):
-        AL, _ = model_forward(X, parameters, activation, output_of_parameters(parameters))
+        AL, _ = _model_forward_inplace(X, parameters, activation, output_of_parameters(parameters))
     return AL
 
 
@@ -168,6 +153,7 @@ def accuracy(X, Y, parameters, activation="relu"):
 def evaluate(parameters, X, Y, activation="relu", prefix=""):
     """Cost and accuracy of parameters on (X, Y), as {prefix+"cost", prefix+"accuracy"}."""
     with np.errstate(over="ignore"):
-        AL, caches = model_forward(X, parameters, activation, output_of_parameters(parameters))
+        AL, caches = _model_forward_inplace(X, parameters, activation,
+                                            output_of_parameters(parameters))
     return {prefix + "cost": compute_cost(output_logits(caches), Y),
             prefix + "accuracy": float(np.mean(labels_from(AL) == labels_from(Y)))}

@@ -35,8 +35,8 @@ DEEP = {
 ])
 def test_course_run_reproduces(cat_data_dir, hidden_units, init, table, train_acc, test_acc):
     d = load_dataset("cat", dir=str(cat_data_dir), val_fraction=0)
-    parameters, costs = fit(d.X_train, d.Y_train, hidden_units, "relu", init,
-                            learning_rate=0.0075, num_iterations=2500, seed=1)
+    parameters, costs = fit(d.X_train, d.Y_train, hidden_units=hidden_units,
+                            activation="relu", init=init, learning_rate=0.0075, num_iterations=2500, seed=1)
     for i, expected in table.items():
         assert costs[i] == pytest.approx(expected, rel=1e-9), f"iteration {i}"
     assert accuracy(d.X_train, d.Y_train, parameters) == pytest.approx(train_acc, rel=1e-9)

@@ -4,7 +4,7 @@ import pytest
 
 from dnn import (DivergenceError, accuracy, compute_cost, fit, initialize_parameters,
                  linear_activation_forward, linear_backward, linear_forward, model_backward,
-                 model_forward, predict)
+                 model_forward, output_logits, predict)
 from dnn.data import load_dataset
 
 
@@ -57,10 +57,10 @@ def test_cost_equals_the_course_formula(binary_problem, softmax_problem):
     X, Y = binary_problem
     AL, caches = model_forward(X, initialize_parameters([4, 3, 1], "he", 0))
     course = -(Y @ np.log(AL).T + (1 - Y) @ np.log(1 - AL).T).item() / Y.shape[1]
-    assert compute_cost(caches[-1][0][1], Y) == pytest.approx(course, rel=1e-13)
+    assert compute_cost(output_logits(caches), Y) == pytest.approx(course, rel=1e-13)
     X, Y = softmax_problem
     AL, caches = model_forward(X, initialize_parameters([4, 3, 3], "he", 0), output="softmax")
-    assert compute_cost(caches[-1][0][1], Y) == pytest.approx(-np.sum(Y * np.log(AL)) / 9, rel=1e-13)
+    assert compute_cost(output_logits(caches), Y) == pytest.approx(-np.sum(Y * np.log(AL)) / 9, rel=1e-13)
 
 
 def test_confident_network_has_a_finite_cost():
@@ -76,8 +76,8 @@ def moons():
 @pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
 def test_every_optimizer_learns_the_moons(moons, optimizer):
     lr = 0.01 if optimizer == "adam" else 0.5
-    p, costs = fit(moons.X_train, moons.Y_train, [16, 8], "tanh", "xavier", lr, 400,
-                   batch_size=64, optimizer=optimizer, seed=2)
+    p, costs = fit(moons.X_train, moons.Y_train, hidden_units=[16, 8], activation="tanh",
+                   init="xavier", learning_rate=lr, num_iterations=400, batch_size=64, optimizer=optimizer, seed=2)
     assert costs[-1] < 0.5 * costs[0]
     assert accuracy(moons.X_val, moons.Y_val, p, "tanh") > 0.9
 
@@ -92,10 +92,10 @@ def test_runs_are_deterministic_given_the_seed(moons):
 
 
 def test_float32_on_request(moons):
-    p, costs = fit(moons.X_train, moons.Y_train, [8], num_iterations=50, learning_rate=0.5,
+    p, costs = fit(moons.X_train, moons.Y_train, hidden_units=[8], num_iterations=50, learning_rate=0.5,
                    dtype="float32", init="he")
     assert all(v.dtype == np.float32 for v in p.values())
-    p64, costs64 = fit(moons.X_train, moons.Y_train, [8], num_iterations=50, learning_rate=0.5,
+    p64, costs64 = fit(moons.X_train, moons.Y_train, hidden_units=[8], num_iterations=50, learning_rate=0.5,
                        init="he")
     assert costs[-1] == pytest.approx(costs64[-1], rel=1e-4)
 
@@ -108,7 +108,8 @@ def test_softmax_on_digits_and_validation_callback():
         seen.append((i, metrics))
         return i == 59  # stop early
 
-    p, costs = fit(d.X_train, d.Y_train, [32], "relu", "he", 0.1, 500, batch_size=128,
+    p, costs = fit(d.X_train, d.Y_train, hidden_units=[32], activation="relu", init="he",
+                   learning_rate=0.1, num_iterations=500, batch_size=128,
                    optimizer="momentum", validation=(d.X_val, d.Y_val), eval_every=20,
                    callback=callback)
     assert len(costs) == 60
@@ -118,21 +119,29 @@ def test_softmax_on_digits_and_validation_callback():
 
 
 def test_dropout_changes_training_but_not_prediction(moons):
-    kw = dict(hidden_units=[16], num_iterations=20, learning_rate=0.3, init="he", seed=3)
+    kw = dict(hidden_units=[16], activation="relu", num_iterations=20, learning_rate=0.3,
+              init="he", seed=3)
     _, c_full = fit(moons.X_train, moons.Y_train, **kw)
     p, c_drop = fit(moons.X_train, moons.Y_train, keep_prob=0.5, **kw)
     assert c_full != c_drop
-    np.testing.assert_array_equal(predict(moons.X_val, p), predict(moons.X_val, p))
+    # Prediction uses every unit, unscaled: the plain forward pass written out by hand.
+    X = moons.X_val
+    A1 = np.maximum(p["W1"] @ X + p["b1"], 0)
+    expected = (1 / (1 + np.exp(-(p["W2"] @ A1 + p["b2"]))) > 0.5).astype(int)
+    np.testing.assert_array_equal(predict(X, p, "relu"), expected)
+    assert len({tuple(predict(X, p, "relu")[0]) for _ in range(3)}) == 1  # no random mask
 
 
 def test_divergence_raises_a_catchable_error(moons):
     with pytest.raises(DivergenceError, match="diverged") as e:
-        fit(moons.X_train * 1e200, moons.Y_train, [8], init="he", learning_rate=10.0,
+        fit(moons.X_train * 1e200, moons.Y_train, hidden_units=[8], activation="relu", init="he", learning_rate=10.0,
             num_iterations=50)
     assert e.value.iteration >= 0
 
 
 @pytest.mark.parametrize("kwargs, message", [
+    ({"keep_prob": "abc"}, r"keep_prob must be in \(0, 1\], got 'abc'"),
+    ({"lambd": None}, r"lambd must be in \[0, inf\], got None"),
     ({"activation": "swish"}, "unknown activation 'swish'; allowed: relu, leaky_relu"),
     ({"init": "zeros"}, "unknown init 'zeros'"),
     ({"optimizer": "sgd"}, "unknown optimizer 'sgd'; allowed: gd, momentum, adam"),
@@ -160,4 +169,4 @@ def test_bad_hyperparameters_name_the_value(binary_problem, kwargs, message):
 ])
 def test_bad_data_is_rejected(X, Y, message):
     with pytest.raises(ValueError, match=message):
-        fit(X, Y, [3], num_iterations=1)
+        fit(X, Y, hidden_units=[3], num_iterations=1)

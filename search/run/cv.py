@@ -6,7 +6,10 @@ the mean validation metric exists at every evaluation step: pruning acts on the 
 """
 import numpy as np
 
+from dataclasses import replace
+
 from dnn import Trainer, evaluate
+from dnn.settings import settings_from
 from dnn.data import stratified_folds
 
 
@@ -36,15 +39,14 @@ def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback):
     each iteration; returning True stops all folds. Returns (mean costs, finals, parameters
     of each fold, per-fold finals)."""
     X, Y, y = training_pool(data)
-    kwargs = dict(fit_kwargs)
-    eval_every, seed = kwargs.pop("eval_every"), kwargs.pop("seed")
+    model, train = settings_from(**fit_kwargs)
     splits = fold_splits(y, folds, repeats, data_seed)
     trainers = []
     for n, (name, tr, va) in enumerate(splits):
         repeat = n // folds  # initialization and shuffling change with the repeat
-        trainers.append((name, Trainer(X[:, tr], Y[:, tr], **kwargs, seed=seed + repeat,
-                                       validation=(X[:, va], Y[:, va]), eval_every=eval_every),
-                         va))
+        fold_train = replace(train, seed=train.seed + repeat)
+        trainers.append((name, Trainer(X[:, tr], Y[:, tr], model, fold_train,
+                                       validation=(X[:, va], Y[:, va])), va))
     costs = []
     while not trainers[0][1].done:
         steps = [(name, t.step()) for name, t, _ in trainers]
@@ -53,8 +55,8 @@ def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback):
         mean = mean_metrics(per_fold) if per_fold else {}
         if callback(len(costs) - 1, costs[-1], mean, per_fold):
             break
-    finals = {name: {**evaluate(t.parameters, X[:, va], Y[:, va], kwargs["activation"], "val_"),
-                     "train_accuracy": evaluate(t.parameters, t.X, t.Y, kwargs["activation"])["accuracy"]}
+    finals = {name: {**evaluate(t.parameters, X[:, va], Y[:, va], model.activation, "val_"),
+                     "train_accuracy": evaluate(t.parameters, t.X, t.Y, model.activation)["accuracy"]}
               for name, t, va in trainers}
     parameters = {f"{name}.{k}": v for name, t, _ in trainers for k, v in t.parameters.items()}
     return costs, mean_metrics(finals, with_std=True), parameters, finals

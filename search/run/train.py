@@ -30,7 +30,6 @@ class RunResult:
     costs: list
     metrics: dict
     parameters: dict = field(repr=False)
-    eval_split: str = "val"
 
 
 def load_run_data(cfg):
@@ -167,7 +166,7 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
     with tempfile.TemporaryDirectory() as tmp:
         _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
                         eval_split, tmp)
-    return RunResult(tracker.run_id, costs, final, parameters, eval_split)
+    return RunResult(tracker.run_id, costs, final, parameters)
 
 
 def cv_folds(cfg):
