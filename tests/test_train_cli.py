@@ -44,9 +44,18 @@ def test_a_run_records_params_metrics_artifacts_tags(tracked_run):
     assert [m.step for m in client.get_metric_history(run_id, "val_cost")] == [0, 40, 80, 119]
     assert {"train_accuracy", "val_accuracy", "val_cost"} <= set(run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(run_id)}
-    assert {"config.yaml", "overrides.yaml", "parameters.npz", "cost_curve.png", "model"} <= artifacts
+    assert {"config.yaml", "overrides.yaml", "parameters.npz", "cost_curve.png"} <= artifacts
     tags = run.data.tags
     assert tags["seed"] == "1" and "dnnsweep.version" in tags and "numpy.version" in tags
+    # MLflow's own "Source" and "User" columns, and the experiment opens on its runs.
+    assert tags["mlflow.source.name"] == "dnn-train" and tags["mlflow.source.type"] == "LOCAL"
+    assert tags["mlflow.user"]
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    # The network is a logged model of the run (tests/test_model.py checks it in full).
+    assert [o.model_id for o in run.outputs.model_outputs]
+    # Nothing from other libraries' loggers (MLflow creating the new store, alembic).
+    assert "INFO" not in proc.stderr and "alembic" not in proc.stderr
     assert run.inputs.dataset_inputs[0].dataset.digest
     assert "final train_cost=" in proc.stdout and "dnn-reproduce " + run_id in proc.stdout
 

@@ -65,6 +65,7 @@ class TrackingSchema:
     log_every: int = 1
     flush_seconds: float = 5.0
     log_model: bool = True
+    register: Optional[str] = None  # registered model name: a version per run, alias champion
 
 
 @dataclass

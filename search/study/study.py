@@ -138,6 +138,9 @@ def open_study(cfg, dims):
     if existing != directions:
         raise ConfigError(f"study {search.study_name!r} exists with direction(s) {existing}, "
                           f"not {directions}: choose another search.study_name")
+    metrics = as_list(search.metric)
+    if study.metric_names != metrics:  # axis labels of optuna-dashboard and Optuna's plots
+        study.set_metric_names(metrics)
     return study
 
 

@@ -151,6 +151,7 @@ def refit_best(cfg, study, dims, parent_run_id):
         return mark
     refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
     refit_cfg.data.val_fraction = 0.0
+    refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
     print(f"refit: trial {best.number} on all training data", flush=True)
     result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
                                         "optuna.trial_number": best.number},
@@ -158,6 +159,8 @@ def refit_best(cfg, study, dims, parent_run_id):
                        progress=False)
     done = {"trial": best.number, "run_id": result.run_id,
             **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
+    if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
+        done["model"] = f"models:/{refit_cfg.tracking.register}@champion"
     study.set_user_attr("refit", done)
     return done
 
@@ -190,6 +193,8 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None
         scores = "  ".join(f"{k}={v:.4f}" for k, v in refit.items() if k.startswith("test_"))
         lines.append(f"refit of trial {refit['trial']} on all training data: MLflow run "
                      f"{refit['run_id']}  {scores or '(the data has no test split)'}")
+        if refit.get("model"):
+            lines.append(f"registered model: {refit['model']}")
     print("\n".join(lines))
 
 

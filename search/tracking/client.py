@@ -4,7 +4,7 @@ The only module of the project that imports mlflow (lazily: importing it costs ~
 """
 import os
 import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
 
@@ -74,6 +74,17 @@ def freeze_imported_heap():
         _frozen = True
 
 
+def quiet_libraries():
+    """MLflow's INFO lines (a new store's "Creating initial MLflow database tables"),
+    alembic's migration steps: our own lines say what happens; their warnings still show."""
+    import logging
+
+    import mlflow  # noqa: F401 - it sets its loggers' levels when imported: set ours after
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def client_for(cfg_tracking):
     """An MlflowClient on the configured store; creates the local store's folder."""
     # Progress bars for millisecond copies of artifacts only clutter the run's output.
@@ -81,10 +92,14 @@ def client_for(cfg_tracking):
     # One "View run at <url>" line per run and trial (tracking servers) would drown the
     # sweep's own progress line and summary.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    quiet_libraries()
+    import mlflow
     from mlflow import MlflowClient
 
     freeze_imported_heap()
     uri = tracking_uri(cfg_tracking)
+    # Logging a model and registering it go through MLflow's process-wide URI.
+    mlflow.set_tracking_uri(uri)
     path = _local_sqlite_path(uri)
     if not path:
         check_reachable(uri)
@@ -99,30 +114,60 @@ def client_for(cfg_tracking):
         return MlflowClient(tracking_uri=uri)
 
 
+# MLflow 3's UI opens an experiment on its GenAI overview (traces) unless the experiment
+# says it holds model training: then it opens on the runs table.
+EXPERIMENT_KIND = "mlflow.experimentKind"
+EXPERIMENT_TAGS = {EXPERIMENT_KIND: "custom_model_development"}
+
+
 def experiment_id(client, name, cfg_tracking):
     """The experiment's id, created on first use (safe when several workers race)."""
     from mlflow.exceptions import MlflowException
 
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        if EXPERIMENT_KIND not in exp.tags:  # made before dnnsweep set it, or by hand
+            client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND,
+                                      EXPERIMENT_TAGS[EXPERIMENT_KIND])
         return exp.experiment_id
     location = None
     if _local_sqlite_path(tracking_uri(cfg_tracking)) and cfg_tracking.artifact_root:
         location = Path(cfg_tracking.artifact_root).resolve().as_uri()
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
     except MlflowException:
         return client.get_experiment_by_name(name).experiment_id  # another worker made it
 
 
+def runs_url(base_url, experiment_id):
+    """The address of an experiment's runs table in the MLflow UI (not its GenAI pages)."""
+    return f"{base_url.rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
+def source_tags():
+    """MLflow's own "Source" and "User" of a run: the command that made it, the user."""
+    import getpass
+
+    from mlflow.entities import SourceType
+    from mlflow.utils.mlflow_tags import MLFLOW_SOURCE_NAME, MLFLOW_SOURCE_TYPE, MLFLOW_USER
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = str(os.getuid())
+    return {MLFLOW_SOURCE_NAME: Path(sys.argv[0]).name or "python",
+            MLFLOW_SOURCE_TYPE: SourceType.to_string(SourceType.LOCAL), MLFLOW_USER: user}
+
+
 def environment_tags():
-    """Package version, git commit of the working tree, NumPy and its BLAS."""
+    """Source and user, package version, git commit of the working tree, NumPy and its BLAS."""
     import numpy as np
     from threadpoolctl import threadpool_info
 
     import dnn
 
-    tags = {"dnnsweep.version": dnn.__version__, "numpy.version": np.__version__}
+    tags = {**source_tags(), "dnnsweep.version": dnn.__version__,
+            "numpy.version": np.__version__}
     blas = [f"{i['internal_api']} {i.get('version')}" for i in threadpool_info()
             if i.get("user_api") == "blas"]
     if blas:
@@ -144,10 +189,12 @@ class Tracker:
         self.cfg = cfg_tracking
         self.client = client_for(cfg_tracking)
         self.experiment = experiment or cfg_tracking.experiment
-        self.run_id = None
+        self.run_id = self.experiment_id = None
         self._buffer = []
         self._flush_seconds = float(cfg_tracking.flush_seconds)  # read once: metric() is hot
         self._last_flush = time.monotonic()
+        self._example = None  # a few training examples (rows) for the logged model
+        self._last_step = 0
 
     def start(self, run_name=None, tags=None, parent_run_id=None):
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -155,7 +202,7 @@ class Tracker:
         all_tags = {**environment_tags(), **(tags or {})}
         if parent_run_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
-        exp_id = experiment_id(self.client, self.experiment, self.cfg)
+        exp_id = self.experiment_id = experiment_id(self.client, self.experiment, self.cfg)
         run = self.client.create_run(exp_id, run_name=run_name,
                                      tags={k: mask(v) for k, v in all_tags.items()})
         self.run_id = run.info.run_id
@@ -184,6 +231,7 @@ class Tracker:
         from mlflow.entities import Metric
 
         points = [Metric(k, v, ts, s) for k, v, ts, s in self._buffer]
+        self._last_step = max([self._last_step, *(p.step for p in points)])
         for i in range(0, len(points), MAX_METRICS_PER_CALL):
             self.client.log_batch(self.run_id, metrics=points[i:i + MAX_METRICS_PER_CALL])
         self._buffer.clear()
@@ -194,6 +242,10 @@ class Tracker:
         from mlflow.entities import DatasetInput, InputTag
 
         ds = mlflow.data.from_numpy(X.T, targets=Y.T, name=name)  # rows = examples
+        if context == "training":
+            from search.tracking.model import EXAMPLE_ROWS
+
+            self._example = X[:, :EXAMPLE_ROWS].T.copy()  # (n_x, m) -> (rows, n_x)
         from mlflow.exceptions import MlflowException
 
         tag = InputTag(key="mlflow.data.context", value=context)
@@ -211,23 +263,22 @@ class Tracker:
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def log_model(self, parameters_npz, activation):
-        """A pyfunc model (from code: no pickle) holding the trained parameters."""
-        import mlflow.pyfunc
+        """The run's network as an MLflow logged model (search/tracking/model.py), linked to
+        the run and its final metrics; registered when tracking.register names a model."""
         import numpy as np
 
-        import dnn
+        from search.tracking import model
 
-        code = Path(__file__).with_name("model_code.py")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model"
-            mlflow.pyfunc.save_model(
-                path, python_model=str(code), artifacts={"parameters": str(parameters_npz)},
-                model_config={"activation": activation},
-                # Given explicitly: inferring requirements costs seconds per model.
-                pip_requirements=[f"numpy=={np.__version__}", f"mlflow=={mlflow.__version__}",
-                                  f"dnnsweep=={dnn.__version__}"])
-            self.client.log_artifacts(self.run_id, str(path), "model")
-        return f"runs:/{self.run_id}/model"
+        with np.load(parameters_npz, allow_pickle=False) as f:
+            parameters = {k: f[k] for k in f.files}
+        model_id = model.log_network(self.experiment_id, self.run_id, parameters_npz, parameters, activation,
+                                     self._example, self._last_step)
+        name = getattr(self.cfg, "register", None)
+        if name:
+            uri, version = model.register(self.client, model_id, self.run_id, name)
+            self.set_tags({"registered_model": f"{name}/{version}"})
+            return uri
+        return f"models:/{model_id}"
 
     def end(self, status="FINISHED", error=None):
         """Flush and close the run; FAILED/KILLED runs keep their reason as a tag."""

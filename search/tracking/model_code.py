@@ -18,8 +18,12 @@ class DnnModel(mlflow.pyfunc.PythonModel):
         self.activation = context.model_config["activation"]
 
     def predict(self, context, model_input, params=None):
-        X = np.asarray(model_input, dtype=self.parameters["W1"].dtype).T  # (n_x, m)
-        return predict(X, self.parameters, self.activation).ravel()
+        X = np.asarray(model_input, dtype=self.parameters["W1"].dtype)
+        n_x = self.parameters["W1"].shape[1]
+        if X.ndim != 2 or X.shape[1] != n_x:
+            raise ValueError(f"expected input of shape (m, {n_x}): one row per example with "
+                             f"{n_x} features, got shape {X.shape}")
+        return predict(X.T, self.parameters, self.activation).ravel()  # (n_x, m) -> (m,)
 
 
 mlflow.models.set_model(DnnModel())

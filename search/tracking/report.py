@@ -58,10 +58,53 @@ def _quote(override):
     return f"'{override}'" if any(c in override for c in "[]{}, ") else override
 
 
+def trials_frame(study):
+    """Optuna's trials_dataframe, typed for reading: one column per objective (named by the
+    study's metric names), one per parameter with its own type (integers stay integers where
+    a trial lacks them), one per metric of the run, the state, the duration in seconds and
+    the MLflow run id."""
+    import pandas as pd
+
+    df = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params",
+                                       "user_attrs"), multi_index=False)
+    if df.empty:
+        return df
+    kinds = {}
+    for t in study.get_trials(deepcopy=False):
+        for name, dist in t.distributions.items():
+            kinds.setdefault(f"params_{name}", dist)
+    for col, dist in kinds.items():
+        if _integer_valued(dist) and col in df:
+            df[col] = df[col].astype("Int64")
+    df["duration"] = df["duration"].dt.total_seconds()
+    df = df.rename(columns={"duration": "duration_s"})
+    objectives = [c for c in df.columns if c not in kinds and not c.startswith("user_attrs_")
+                  and c not in ("number", "state", "duration_s")]
+    metrics = pd.DataFrame([m if isinstance(m, dict) else {}
+                            for m in df.pop("user_attrs_metrics")]
+                           if "user_attrs_metrics" in df else [], index=df.index)
+    metrics = metrics[[c for c in metrics.columns if c not in (study.metric_names or ())]]
+    attrs = {c: c[len("user_attrs_"):] for c in df.columns if c.startswith("user_attrs_")}
+    df = df.rename(columns=attrs)
+    keep = [c for c in ("mlflow_run_id", "retry_of", "fail_reason") if c in df]
+    if "retry_of" in df:
+        df["retry_of"] = df["retry_of"].astype("Int64")
+    return pd.concat([df[["number", "state", *objectives, "duration_s", *kinds]], metrics,
+                      df[keep]], axis=1)
+
+
+def _integer_valued(dist):
+    """An int parameter, or a categorical one whose choices are integers (or null)."""
+    if isinstance(dist, optuna.distributions.IntDistribution):
+        return True
+    return (isinstance(dist, optuna.distributions.CategoricalDistribution)
+            and any(c is not None for c in dist.choices)
+            and all(c is None or (isinstance(c, int) and not isinstance(c, bool))
+                    for c in dist.choices))
+
+
 def write_trials_csv(study, path):
-    df = study.trials_dataframe(attrs=("number", "value", "values", "state", "params",
-                                       "user_attrs", "duration"), multi_index=False)
-    df.to_csv(path, index=False)
+    trials_frame(study).to_csv(path, index=False)
     return path
 
 

@@ -1,0 +1,80 @@
+"""The network of a run as an MLflow 3 logged model, and its place in the model registry.
+
+The model is logged from code (search/tracking/model_code.py: no pickle) with the `dnn`
+package beside it (code_paths), so a fresh environment needs only what a package index has:
+numpy and mlflow. It carries a signature (float64 examples as rows, one class per row) and
+an input example from the training data; MLflow links it to its run and links the run's
+final metrics to it.
+"""
+from pathlib import Path
+
+MODEL_NAME = "model"  # runs:/<run_id>/model, as before MLflow 3
+EXAMPLE_ROWS = 5
+CHAMPION = "champion"
+
+
+def requirements():
+    """What the model needs from an index: the versions running here, nothing local."""
+    import mlflow
+    import numpy as np
+
+    return [f"mlflow=={mlflow.__version__}", f"numpy=={np.__version__}"]
+
+
+def signature_of(X_example, parameters, activation):
+    """Inputs (-1, n_x) float64 examples as rows; outputs (-1,) predicted classes."""
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    from dnn import predict
+
+    classes = predict(X_example.T, parameters, activation).ravel()  # (1, m) -> (m,)
+    return infer_signature(np.asarray(X_example, dtype=np.float64), classes)
+
+
+def log_network(experiment_id, run_id, parameters_npz, parameters, activation, X_example, step):
+    """Log the network of run_id as a logged model named `model` in the run's experiment;
+    its metrics at step (the run's final ones) are linked to it. Returns the model's id."""
+    import mlflow
+    import mlflow.pyfunc
+    import numpy as np
+    from mlflow.models import Model
+
+    import dnn
+
+    mlflow.set_experiment(experiment_id=experiment_id)  # where MLflow puts the model
+    example = np.ascontiguousarray(X_example[:EXAMPLE_ROWS], dtype=np.float64)
+    info = Model.log(
+        artifact_path=None, name=MODEL_NAME, flavor=mlflow.pyfunc, run_id=run_id, step=step,
+        python_model=str(Path(__file__).with_name("model_code.py")),
+        code_paths=[str(Path(dnn.__file__).parent)],
+        artifacts={"parameters": str(parameters_npz)},
+        model_config={"activation": activation},
+        signature=signature_of(example, parameters, activation), input_example=example,
+        # Given explicitly: inferring them costs seconds per model and would pin this
+        # project's own package, which no index has.
+        pip_requirements=requirements())
+    return info.model_id
+
+
+def register(client, model_id, run_id, name):
+    """A new version of registered model `name` from the logged model, and the alias
+    `champion` moved to it (what mlflow.register_model does, without its prints).
+    Returns (the models:/name@champion URI, the version)."""
+    import json
+
+    from mlflow.exceptions import MlflowException
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as e:
+        if e.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+    version = client.create_model_version(name, f"models:/{model_id}", run_id=run_id,
+                                          model_id=model_id)
+    client.set_registered_model_alias(name, CHAMPION, version.version)
+    # The logged model's page lists the registered versions made from it.
+    client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(
+        [{"name": name, "version": version.version}])})
+    return f"models:/{name}@{CHAMPION}", version.version

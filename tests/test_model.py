@@ -1,0 +1,113 @@
+"""The logged model of a run (search/tracking/model.py) in a real temporary MLflow store."""
+import importlib.metadata
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from sklearn.metrics import accuracy_score
+
+from search.config import conf_dir
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    # Through the environment, which the fixture restores, for MLflow's own loaders.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+def train(overrides=()):
+    from search.run.train import train_run
+
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=["train.num_iterations=60", "train.eval_every=20",
+                                           *overrides])
+    return train_run(cfg, progress=False)
+
+
+@pytest.fixture
+def run(store):
+    return train()
+
+
+def logged_models(run_id):
+    import mlflow
+
+    exp = mlflow.get_run(run_id).info.experiment_id
+    return mlflow.search_logged_models(experiment_ids=[exp], output_format="list")
+
+
+def test_the_network_is_a_logged_model_of_its_run_with_a_signature(run):
+    (model,) = logged_models(run.run_id)
+    assert model.name == "model" and model.source_run_id == run.run_id
+    linked = {m.key: m.value for m in model.metrics}
+    assert linked["val_accuracy"] == pytest.approx(run.metrics["val_accuracy"])
+    import mlflow.pyfunc
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{model.model_id}")
+    inputs = loaded.metadata.signature.inputs.to_dict()
+    assert inputs == [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": (-1, 2)}}]
+    assert loaded.input_example.shape[1] == 2
+
+
+def test_the_model_loads_by_id_and_by_run_and_predicts_the_runs_accuracy(run):
+    import mlflow.pyfunc
+
+    from dnn.data import load_dataset
+
+    (model,) = logged_models(run.run_id)
+    d = load_dataset("planar")
+    y_val = d.Y_val.ravel()
+    for uri in (f"models:/{model.model_id}", f"runs:/{run.run_id}/model"):
+        predicted = mlflow.pyfunc.load_model(uri).predict(d.X_val.T)  # examples as rows
+        assert predicted.shape == y_val.shape
+        assert accuracy_score(y_val, predicted) == pytest.approx(run.metrics["val_accuracy"])
+
+
+def test_a_wrong_number_of_features_names_the_expected_shape(run):
+    import mlflow.pyfunc
+
+    loaded = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model")
+    with pytest.raises(Exception, match=r"expected shape \(-1, 2\)"):
+        loaded.predict(np.zeros((3, 5)))
+
+
+def test_requirements_name_only_what_an_index_has(run, tmp_path):
+    import mlflow
+
+    (model,) = logged_models(run.run_id)
+    path = Path(mlflow.artifacts.download_artifacts(f"models:/{model.model_id}",
+                                                    dst_path=str(tmp_path / "m")))
+    names = []
+    for line in (path / "requirements.txt").read_text().split():
+        name, _, version = line.partition("==")
+        dist = importlib.metadata.distribution(name)
+        assert dist.version == version
+        # Installed from an index: no direct_url.json (a local or editable project has one).
+        assert dist.read_text("direct_url.json") is None, name
+        names.append(name)
+    assert "dnnsweep" not in names and "numpy" in names
+    # The network's code travels with the model.
+    assert (path / "code" / "dnn" / "train.py").is_file()
+    assert json.loads((path / "input_example.json").read_text())
+
+
+def test_register_makes_a_version_and_moves_champion(store):
+    from mlflow import MlflowClient
+
+    first = train(["tracking.register=flower"])
+    second = train(["tracking.register=flower", "train.learning_rate=0.1"])
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("flower", "champion")
+    assert str(champion.version) == "2" and champion.run_id == second.run_id
+    assert client.get_model_version("flower", 1).run_id == first.run_id
+    import mlflow.pyfunc
+
+    assert mlflow.pyfunc.load_model("models:/flower@champion").predict(np.zeros((4, 2))).shape == (4,)
