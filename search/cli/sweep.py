@@ -15,6 +15,8 @@ def sweep_task(cfg):
         from search.study.study import check_sweep_config, quiet_optuna
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
         dims = check_sweep_config(cfg)
+        if cfg.search.narrow_from:
+            cfg, dims = narrowed(cfg, dims)
         from search.run.train import load_run_data
         load_run_data(cfg)  # a missing or malformed data file fails before any store
         from search.tracking.client import check_reachable, tracking_uri
@@ -30,6 +32,22 @@ def sweep_task(cfg):
         fail(str(e))
     if code:
         sys.exit(code)
+
+
+def narrowed(cfg, dims):
+    """The config and dims of the study narrowed from search.narrow_from; prints the space."""
+    from search.study.narrow_from import prepare, space_yaml
+
+    given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
+                for o in HydraConfig.get().overrides.task)
+    new_cfg, new_dims, old, top = prepare(cfg, dims, given)
+    if new_cfg.search.study_name == old.study_name:
+        raise ConfigError(f"search.study_name {old.study_name!r} is the study narrowed from: "
+                          "choose another name (default: <old name>-fine)")
+    print(f"study {new_cfg.search.study_name!r}: space narrowed from study {old.study_name!r} "
+          f"(its {len(top)} best complete trials, top {new_cfg.search.narrow.top:g}, margin "
+          f"{new_cfg.search.narrow.margin:g}):\n{space_yaml(new_dims).rstrip()}", flush=True)
+    return new_cfg, new_dims
 
 
 def main():

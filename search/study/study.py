@@ -8,6 +8,7 @@ from search.config import ConfigError, check_no_foreign_targets, check_run_confi
 from search.run.train import StopRun
 from search.storage.stores import dead_local_owner, make_storage
 from search.study.stopping import WARM_START_KEY, check_stopping_config
+from search.study.narrow_from import check_narrow_config
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -115,6 +116,9 @@ def check_sweep_config(cfg):
             raise ConfigError(f"search.{key} must be a positive integer, got {search[key]!r}")
     try:
         check_stopping_config(search)
+        check_narrow_config(search)
+        from search.study.insight import check_color_by
+        check_color_by(search, dims)
     except ValueError as e:
         raise ConfigError(str(e)) from None
     make_sampler(search, dims), _instantiate(search.pruner)  # fail early on bad presets

@@ -18,6 +18,7 @@ from search.tracking.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
 from search.storage.stores import ask_lock
+from search.study.narrow_from import warm_start
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.stopping import stop_reason
 from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
@@ -183,6 +184,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None
         finally:
             optuna.logging.set_verbosity(verbosity)
         files += [(p, "plots") for p in plots]
+        location = write_report(cfg, study, dims, base_overrides, parent_run_id, tmp)
         refresh_parent_run(cfg.tracking, parent_run_id, report.best_summary(study, metrics),
                            files, status)
     for note in skipped:
@@ -195,7 +197,28 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None
                      f"{refit['run_id']}  {scores or '(the data has no test split)'}")
         if refit.get("model"):
             lines.append(f"registered model: {refit['model']}")
+    if location:
+        lines.append(f"report: {location}")
     print("\n".join(lines))
+
+
+def write_report(cfg, study, dims, base_overrides, parent_run_id, folder):
+    """report.html and the cost-curve figures on the parent run; returns its location
+    (None when it could not be written: the study's own results are already stored)."""
+    from search.study.insight import report_content
+    from search.tracking.study_report import log_study_report
+
+    metrics = as_list(cfg.search.metric)
+    val_metric = metrics[0] if metrics[0].startswith("val_") else "val_cost"
+    try:
+        content = report_content(study, cfg, dims, base_overrides)
+        trials = study.get_trials(deepcopy=False)
+        location, _ = log_study_report(cfg.tracking, parent_run_id, trials, content,
+                                       val_metric, Path(folder) / "report")
+        return report.mask(location)
+    except Exception as e:  # noqa: BLE001 - a report that fails must not lose the study
+        print(f"note: report skipped ({type(e).__name__}: {e})", file=sys.stderr)
+        return None
 
 
 def nothing_to_run(study, search):
@@ -212,6 +235,15 @@ def nothing_to_run(study, search):
     return (f"study {study.study_name!r} already has {done} finished trials, "
             f"n_trials={search.n_trials}: nothing to run (raise search.n_trials to go on, "
             "or choose another search.study_name for a new study)")
+
+
+def mark_narrowed(cfg, parent, dims):
+    """The narrowed space as space.yaml on the parent run, its source study as a tag."""
+    from search.study.narrow_from import space_yaml
+    from search.tracking.client import client_for, set_run_tags
+
+    set_run_tags(cfg.tracking, parent, {"dnnsweep.narrowed_from": cfg.search.narrow_from})
+    client_for(cfg.tracking).log_text(parent, space_yaml(dims), "space.yaml")
 
 
 def study_settings(cfg):
@@ -238,6 +270,12 @@ def _sweep(cfg, dims, base_overrides, plotter):
     study = open_study(cfg, dims)
     check_definition(study, study_definition(cfg, dims, data_digest(load_run_data(cfg)[0])),
                      ask_lock(search.storage))
+    if search.narrow_from:
+        added = warm_start(study, cfg, dims, ask_lock(search.storage))
+        if added:
+            print(f"warm start: {added} finished trial(s) of study {search.narrow_from!r} "
+                  "inside the new space (not re-trained, not counted in search.n_trials)",
+                  flush=True)
     recover_dead_trials(study, cfg)
     nothing = nothing_to_run(study, search)
     if nothing:
@@ -254,6 +292,8 @@ def _sweep(cfg, dims, base_overrides, plotter):
     except BaseException:
         stop_workers(procs)
         raise
+    if search.narrow_from:
+        mark_narrowed(cfg, parent, dims)
     print(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
           f"MLflow parent run {parent}", flush=True)
     stop = threading.Event()
