@@ -218,7 +218,9 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
         check_study(trials, 2)
         t_dead = trials[dead.number]
         assert t_dead.state == optuna.trial.TrialState.FAIL
-        assert "worker died" in t_dead.user_attrs.get("fail_reason", ""), t_dead.user_attrs
+        from search import links
+
+        assert "worker died" in links.fail_reason(t_dead), t_dead.user_attrs
         detected_after = (t_dead.datetime_complete - killed_at).total_seconds()
         retries = [t for t in trials if t.user_attrs.get("retry_of") == dead.number]
         assert len(retries) == 1, [(t.number, t.user_attrs) for t in trials]
@@ -286,9 +288,11 @@ def test_sweep_rides_out_postgres_restart_and_outage(tmp_path):
         finished = check_study(trials, n_trials)
         assert len(trials) == n_trials, [(t.number, t.state.name) for t in trials]
         assert len(finished) == n_trials
-        mistaken = [(t.number, t.user_attrs.get("fail_reason")) for t in trials
+        from search import links
+
+        mistaken = [(t.number, links.fail_reason(t)) for t in trials
                     if t.state == optuna.trial.TrialState.FAIL
-                    and "diverg" not in (t.user_attrs.get("fail_reason") or "").lower()]
+                    and "diverg" not in links.fail_reason(t).lower()]
         assert not mistaken, f"trials failed by the outage: {mistaken}"
         check_runs(tracking, name, trials, iters)
     waits = [line for line in err.splitlines() if "dnnsweep: study storage" in line]

@@ -4,6 +4,7 @@ import re
 import sys
 import traceback
 
+from search.console import show_notes
 from search.secrets import mask
 
 EXIT_BAD_INPUT = 2
@@ -105,6 +106,7 @@ def run_hydra_app(task, config_name, prog):
     from search.config import conf_dir
 
     global _held
+    show_notes()
     hydra_main = hydra.main(config_path=conf_dir(), config_name=config_name,
                             version_base="1.3")(task)
     sys.argv[0] = prog

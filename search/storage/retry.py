@@ -13,8 +13,9 @@ each retry `landed()` looks for it and returns (True, result) when it is there.
 """
 import os
 import random
-import sys
 import time
+
+from search.console import logger
 
 DEFAULT_BUDGET = float(os.environ.get("DNNSWEEP_DB_RETRY_SECONDS", "60"))
 FIRST_DELAY = 0.5
@@ -100,8 +101,9 @@ class Retry:
         self._waiting_since = None
 
     def _note(self, text):
+        """A note for the user (the console scripts show it on stderr), unless quiet."""
         if not self.quiet:
-            print(f"dnnsweep: {text}", file=sys.stderr, flush=True)
+            logger("storage").warning(text)
 
     def __call__(self, fn, *args, landed=None, **kwargs):
         start = None

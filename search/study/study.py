@@ -6,7 +6,8 @@ from omegaconf import OmegaConf
 from search.study import space as space_mod
 from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
 from search.run.train import StopRun
-from search.storage.stores import dead_local_owner, make_storage
+from search import links
+from search.storage.stores import make_storage
 from search.study.stopping import WARM_START_KEY, check_stopping_config
 from search.study.narrow_from import check_narrow_config
 
@@ -128,7 +129,9 @@ def check_sweep_config(cfg):
 def open_study(cfg, dims):
     """Create the study, or load it when it exists (resume, or another worker's)."""
     search = cfg.search
-    storage = make_storage(search.storage, search.heartbeat_interval, search.grace_period)
+    storage = make_storage(search.storage, search.heartbeat_interval, search.grace_period,
+                           on_stale_trial=lambda study, trial: close_dead_trial(
+                               study, trial, links.WORKER_DIED, cfg))
     directions = as_list(search.direction)
     try:
         study = optuna.create_study(storage=storage, study_name=search.study_name,
@@ -145,7 +148,7 @@ def open_study(cfg, dims):
     metrics = as_list(search.metric)
     if study.metric_names != metrics:  # axis labels of optuna-dashboard and Optuna's plots
         study.set_metric_names(metrics)
-    return study
+    return links.bind(study, storage)
 
 
 def counts(study):
@@ -161,7 +164,7 @@ def started(study):
     trial retried after its worker died or was interrupted is replaced by its retry: it
     does not count, so that the retry still runs when the other trials reach n_trials."""
     trials = study.get_trials(deepcopy=False)
-    replaced = {t.user_attrs.get("retry_of") for t in trials} - {None}
+    replaced = links.replaced(trials)
     return sum(1 for t in trials
                if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced
                and WARM_START_KEY not in t.user_attrs)
@@ -175,32 +178,29 @@ def trained_finished(study):
 
 
 def close_dead_trial(study, trial, reason, cfg):
-    """After a trial was failed for a dead owner: close its MLflow run, retry it once."""
+    """After trial was failed (its worker died or was interrupted): close its MLflow run,
+    retry it once."""
     from search.tracking.client import close_run
 
-    run_id = trial.user_attrs.get("mlflow_run_id")
+    run_id = links.trial_run_id(trial)
     if run_id:
         close_run(cfg.tracking, run_id, "FAILED", reason, {"optuna.state": "FAIL"})
-    if cfg.search.retry_failed and "retry_of" not in trial.user_attrs:
-        study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+    if cfg.search.retry_failed:
+        links.enqueue_retry(study, trial)
 
 
 def recover_dead_trials(study, cfg):
-    """Fail RUNNING trials whose worker died (heartbeat gone stale, or a dead local pid)."""
-    storage = study._storage
-    reason = "worker died (no heartbeat)"
-    stale = []
-    if hasattr(storage, "_get_stale_trial_ids") and storage.get_heartbeat_interval():
-        try:
-            stale = storage._get_stale_trial_ids(study._study_id)
-        except Exception:  # noqa: BLE001 - the database is down: check again later
-            stale = []
+    """Fail RUNNING trials whose worker died: a stale heartbeat (RDB storages, Optuna's
+    fail_stale_trials, which calls close_dead_trial through the storage's callback), or an
+    owner that is a dead process of this host (every storage)."""
+    storage = links.storage_of(study)
+    try:
+        if getattr(storage, "heartbeats_trustworthy", lambda: False)():
+            optuna.storages.fail_stale_trials(study)
+    except Exception:  # noqa: BLE001 - the database is down: check again later
+        pass
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if t._trial_id in stale or dead_local_owner(t.user_attrs.get("owner")):
-            try:
-                # the reason first: a finished trial's attributes can no longer be set
-                storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
-                if storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL):
-                    close_dead_trial(study, storage.get_trial(t._trial_id), reason, cfg)
-            except optuna.exceptions.UpdateFinishedTrialError:
-                pass  # another worker got there first
+        if links.has_dead_local_owner(t):
+            failed = links.fail_trial(study, t.number, links.WORKER_DIED)
+            if failed is not None:
+                close_dead_trial(study, failed, links.WORKER_DIED, cfg)

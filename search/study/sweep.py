@@ -17,7 +17,8 @@ from search.tracking import report
 from search.tracking.plotter import Plotter
 from search.config import flatten, run_config
 from search.progress import Progress
-from search.storage.stores import ask_lock
+from search import links
+from search.storage.locks import ask_lock
 from search.study.narrow_from import warm_start
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.stopping import stop_reason
@@ -116,22 +117,6 @@ def run_workers(cfg, dims, base_overrides, deadline, procs):
         raise KeyboardInterrupt
 
 
-def claim_refit(study, number, lock):
-    """None when this process is to refit trial number, else the study's refit mark (done,
-    or claimed by another launcher). Launchers of one study often end together: claiming
-    under the study's lock makes one of them refit. A claim left by a process of this host
-    that died before storing its result is taken over."""
-    from search.storage.stores import dead_local_owner, owner_id
-
-    with lock:
-        mark = study._storage.get_study_user_attrs(study._study_id).get("refit", {})
-        if mark.get("trial") == number and ("run_id" in mark
-                                            or not dead_local_owner(mark.get("owner"))):
-            return mark
-        study.set_user_attr("refit", {"trial": number, "owner": owner_id()})
-    return None
-
-
 def refit_best(cfg, study, dims, parent_run_id):
     """Retrain the best config on all training data (train + validation) and evaluate it
     once on the test split, as a child run tagged refit=true. Once per best trial: the
@@ -143,7 +128,7 @@ def refit_best(cfg, study, dims, parent_run_id):
     if not best:
         return None
     best = best[0]
-    mark = claim_refit(study, best.number, ask_lock(cfg.search.storage))
+    mark = links.claim_refit(study, best.number, ask_lock(cfg.search.storage))
     if mark is not None:
         if "run_id" not in mark:
             print(f"refit: trial {best.number} is being refit by {mark.get('owner')}",
@@ -162,7 +147,7 @@ def refit_best(cfg, study, dims, parent_run_id):
             **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
     if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
         done["model"] = f"models:/{refit_cfg.tracking.register}@champion"
-    study.set_user_attr("refit", done)
+    links.set_refit_done(study, done)
     return done
 
 

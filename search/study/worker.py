@@ -1,4 +1,5 @@
 """One sweep worker: ask a trial, train it as a tracked run, tell the result; repeat."""
+import contextlib
 import signal
 import threading
 import time
@@ -10,8 +11,9 @@ from dnn import DivergenceError
 from search.study import space as space_mod
 from search.config import ConfigError, check_run_config
 from search.run.train import train_run
-from search.secrets import mask
-from search.storage.stores import Heartbeat, ask_lock, owner_id
+from search import links
+from search.storage.locks import ask_lock
+from search.storage.owners import Heartbeat
 from search.study.stopping import stop_reason
 from search.study.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
                           quiet_optuna, recover_dead_trials, started)
@@ -62,14 +64,14 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
 
     search = cfg.search
     metrics = as_list(search.metric)
-    trial.set_user_attr("owner", owner_id())
+    links.mark_owner(trial)
     values = space_mod.suggest(trial, dims)
     trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
     run_ids = []
 
     def on_start(run_id):
         run_ids.append(run_id)
-        trial.set_user_attr("mlflow_run_id", run_id)
+        links.set_trial_run(trial, run_id)
 
     tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
     # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
@@ -83,12 +85,12 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
                            run_name=f"trial-{trial.number}", progress=False, on_start=on_start)
         values_out = trial_values(result, metrics, time.perf_counter() - start)
-        trial.set_user_attr("metrics", result.metrics)
+        links.set_trial_metrics(trial, result.metrics)
         state = optuna.trial.TrialState.COMPLETE
     except (Interrupted, KeyboardInterrupt):
-        reason = "interrupted"
+        reason = links.INTERRUPTED
         _tell(study, trial, state, None, reason)
-        close_dead_trial(study, study._storage.get_trial(trial._trial_id), reason, cfg)
+        close_dead_trial(study, trial, reason, cfg)
         raise KeyboardInterrupt from None
     except PrunedRun as e:
         state, reason = optuna.trial.TrialState.PRUNED, str(e)
@@ -105,8 +107,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
 def _tell(study, trial, state, values, reason):
     """Record the trial's end; True when the sampler has nothing left to sample (grid)."""
     if reason:
-        trial.set_user_attr("fail_reason" if state.name == "FAIL" else "reason",
-                            mask(reason)[:2000])
+        links.set_end_reason(trial, state, reason)
     try:
         if state == optuna.trial.TrialState.COMPLETE:
             study.tell(trial, values)
@@ -130,7 +131,7 @@ def distinct_sampler_seed(cfg, index):
 
     from omegaconf import OmegaConf
 
-    from search.storage.stores import is_rdb
+    from search.storage.urls import is_rdb
 
     seed = OmegaConf.select(cfg, "search.sampler.seed")
     if not isinstance(seed, int):
@@ -161,12 +162,20 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
             if started(study) >= search.n_trials or stop_reason(study, search):
                 break
             trial = study.ask()
-        with Heartbeat(study._storage, trial._trial_id, search.heartbeat_interval):
+        with heartbeat(study, trial, search.heartbeat_interval):
             exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id)
         done += 1
         if exhausted:
             break
     return done
+
+
+def heartbeat(study, trial, interval):
+    """The trial's heartbeat thread (RDB storages with search.heartbeat_interval set)."""
+    storage = links.storage_of(study)
+    if not interval or not hasattr(storage, "record_heartbeat"):
+        return contextlib.nullcontext()
+    return Heartbeat(storage, links.trial_id(study, trial.number), interval)
 
 
 PARENT_WAIT = 300.0  # seconds; the launcher creates it within seconds of starting us
@@ -176,15 +185,15 @@ def parent_run_of(study):
     """The study's MLflow parent run id. A worker started with its sweep gets there before
     the launcher has created it: it imports MLflow meanwhile (it needs it for its first
     trial), then waits. Until the id is stored, the MLflow store may not exist yet."""
-    from search.tracking.client import PARENT_KEY, freeze_imported_heap
+    from search.tracking.client import freeze_imported_heap
 
-    parent = study.user_attrs.get(PARENT_KEY)
+    parent = links.parent_run_id(study)
     if parent:
         return parent
     freeze_imported_heap()
     deadline = time.monotonic() + PARENT_WAIT
     while not STOP.is_set() and time.monotonic() < deadline:
-        parent = study.user_attrs.get(PARENT_KEY)
+        parent = links.parent_run_id(study)
         if parent:
             return parent  # stored once, under the ask lock: it never changes afterwards
         time.sleep(0.1)
@@ -195,6 +204,9 @@ def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
     """Entry point of a spawned worker process (index: its rank among the local workers)."""
     from omegaconf import OmegaConf
 
+    from search.console import show_notes
+
+    show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do
     stop_on_signals()
     try:
         worker_loop(OmegaConf.create(cfg_yaml), dims, base_overrides, deadline, threads, index)

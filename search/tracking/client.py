@@ -108,7 +108,7 @@ def client_for(cfg_tracking):
     # Creating a new store runs MLflow's schema migrations; two processes doing it at once
     # (two sweeps started together in a new folder) break them. One at a time: the second
     # finds the schema made. The store is cached per process, so this is paid once.
-    from search.storage.stores import file_lock
+    from search.storage.locks import file_lock
 
     with file_lock(path + ".lock"):
         return MlflowClient(tracking_uri=uri)
@@ -322,22 +322,21 @@ def close_run(cfg_tracking, run_id, status, error=None, tags=None):
     client.set_terminated(run_id, status=status)
 
 
-PARENT_KEY = "mlflow_parent_run_id"  # the study's user attribute holding its parent run
-
-
 def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
     """The study's parent run: created once, its id kept in the study's user attributes so
     that resumed sweeps and other workers find it. lock (the study's ask lock) makes
     'look for it, else create and store it' atomic among launchers starting together."""
+    from search import links
+
     client = client_for(cfg_tracking)
     tracker = Tracker(cfg_tracking, experiment)
     with lock:
-        existing = study._storage.get_study_user_attrs(study._study_id).get(PARENT_KEY)
+        existing = links.parent_run_id(study)
         if not existing:
             run_id = tracker.start(run_name=study.study_name,
                                    tags={"optuna.study": study.study_name,
                                          "dnnsweep.role": "study"})
-            study.set_user_attr(PARENT_KEY, run_id)
+            links.set_parent_run(study, run_id)
     if existing:
         client.update_run(existing, status="RUNNING")
         return existing

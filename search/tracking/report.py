@@ -5,6 +5,7 @@ from pathlib import Path
 import optuna
 
 from search.study import space as space_mod
+from search import links
 from search.secrets import mask
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate",
@@ -25,7 +26,7 @@ def best_summary(study, metrics):
         return {}
     t = top[0]
     return {"values": {f"best_{m}": v for m, v in zip(metrics, t.values)},
-            "params": t.params, "run_id": t.user_attrs.get("mlflow_run_id"), "number": t.number}
+            "params": t.params, "run_id": links.trial_run_id(t), "number": t.number}
 
 
 def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
@@ -37,7 +38,7 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
     lines = [f"best {len(top)} trial(s) by {metrics[0]}:",
              f"  {'#':>4}  {'  '.join(f'{m:>12}' for m in shown)}  {'MLflow run':32}  params"]
     for t in top:
-        extra = [t.user_attrs.get("metrics", {}).get(m, float("nan")) for m in shown[len(metrics):]]
+        extra = [links.trial_metrics(t).get(m, float("nan")) for m in shown[len(metrics):]]
         values = "  ".join(f"{v:12.5g}" for v in [*t.values, *extra])
         params = " ".join(space_mod.as_overrides(space_mod.values_from_params(t.params, dims)))
         lines.append(f"  {t.number:>4}  {values}  {t.user_attrs.get('mlflow_run_id', '-'):32}  {params}")

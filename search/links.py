@@ -1,0 +1,163 @@
+"""The links between an Optuna study and its MLflow runs, kept in Optuna user attributes.
+
+The one place that knows their keys. Study attributes: the parent run of the study, the
+refit mark. Trial attributes: the trial's run, its owner (host:pid of the worker running
+it), the trial it retries, why it ended. Only public Optuna API: Study.user_attrs and
+set_user_attr, Trial.set_user_attr, FrozenTrial.user_attrs, and BaseStorage's methods on
+the storage the study was opened on (bound here by bind()).
+"""
+import weakref
+
+import optuna
+
+from search.storage.owners import dead_local_owner, owner_id
+
+PARENT_RUN = "mlflow_parent_run_id"  # study: the MLflow run of the whole study
+REFIT = "refit"                      # study: {"trial", "owner"} claimed, + "run_id" when done
+TRIAL_RUN = "mlflow_run_id"          # trial: its MLflow run
+OWNER = "owner"                      # trial: "host:pid" of the worker running it
+RETRY_OF = "retry_of"                # trial: the number of the trial it retries
+FAIL_REASON = "fail_reason"          # trial (FAIL): why it failed
+END_REASON = "reason"                # trial (PRUNED, ...): why it ended early
+METRICS = "metrics"                  # trial: every final metric of its run
+
+WORKER_DIED = "worker died (no heartbeat)"
+INTERRUPTED = "interrupted"
+
+_storages = weakref.WeakKeyDictionary()
+
+
+# -- the storage a study was opened on ---------------------------------------------------------
+
+def bind(study, storage):
+    """Remember the storage study was opened on (Optuna keeps it private)."""
+    _storages[study] = storage
+    return study
+
+
+def storage_of(study):
+    return _storages[study]
+
+
+def trial_id(study, number):
+    """The storage's id of trial number (what heartbeats and storage calls take)."""
+    storage = storage_of(study)
+    study_id = storage.get_study_id_from_name(study.study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+
+def frozen_trial(study, number):
+    return storage_of(study).get_trial(trial_id(study, number))
+
+
+# -- study: parent run, refit mark -------------------------------------------------------------
+
+def parent_run_id(study):
+    """The study's MLflow parent run id (None until a launcher created it)."""
+    return study.user_attrs.get(PARENT_RUN)
+
+
+def set_parent_run(study, run_id):
+    study.set_user_attr(PARENT_RUN, run_id)
+
+
+def refit_mark(study):
+    return study.user_attrs.get(REFIT, {})
+
+
+def claim_refit(study, number, lock):
+    """None when this process is to refit trial number, else the study's refit mark (done,
+    or claimed by another launcher). Launchers of one study often end together: claiming
+    under the study's lock makes one of them refit. A claim left by a process of this host
+    that died before storing its result is taken over."""
+    with lock:
+        mark = refit_mark(study)
+        if mark.get("trial") == number and ("run_id" in mark
+                                            or not dead_local_owner(mark.get("owner"))):
+            return mark
+        study.set_user_attr(REFIT, {"trial": number, "owner": owner_id()})
+    return None
+
+
+def set_refit_done(study, mark):
+    """mark: {"trial", "run_id", test metrics...} of the finished refit."""
+    study.set_user_attr(REFIT, mark)
+
+
+# -- trial: run, owner, retry, end -------------------------------------------------------------
+
+def trial_run_id(trial):
+    return trial.user_attrs.get(TRIAL_RUN)
+
+
+def set_trial_run(trial, run_id):
+    trial.set_user_attr(TRIAL_RUN, run_id)
+
+
+def owner(trial):
+    return trial.user_attrs.get(OWNER)
+
+
+def mark_owner(trial):
+    """Record this process as the trial's owner (before anything else is done with it)."""
+    trial.set_user_attr(OWNER, owner_id())
+
+
+def has_dead_local_owner(trial):
+    return dead_local_owner(owner(trial))
+
+
+def retry_of(trial):
+    return trial.user_attrs.get(RETRY_OF)
+
+
+def replaced(trials):
+    """Numbers of the trials that a retry replaces."""
+    return {retry_of(t) for t in trials} - {None}
+
+
+def enqueue_retry(study, trial):
+    """Queue trial's params once more, unless trial is itself a retry; True when queued."""
+    if retry_of(trial) is not None:
+        return False
+    study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number})
+    return True
+
+
+def set_trial_metrics(trial, metrics):
+    trial.set_user_attr(METRICS, metrics)
+
+
+def trial_metrics(trial):
+    return trial.user_attrs.get(METRICS, {})
+
+
+def set_end_reason(trial, state, reason):
+    """Why trial ends in state (set before telling it: a finished trial is read-only)."""
+    from search.secrets import mask
+
+    key = FAIL_REASON if state == optuna.trial.TrialState.FAIL else END_REASON
+    trial.set_user_attr(key, mask(reason)[:2000])
+
+
+def fail_reason(trial):
+    """Why a FAIL trial failed. A trial failed by Optuna's heartbeat check
+    (optuna.storages.fail_stale_trials) could record none: its worker died."""
+    reason = trial.user_attrs.get(FAIL_REASON)
+    if reason is None and trial.state == optuna.trial.TrialState.FAIL:
+        return WORKER_DIED
+    return reason
+
+
+def fail_trial(study, number, reason):
+    """Fail RUNNING trial number of another (dead) process, its reason first; its frozen
+    trial, or None when it had ended meanwhile (another worker got there first)."""
+    storage = storage_of(study)
+    tid = trial_id(study, number)
+    try:
+        storage.set_trial_user_attr(tid, FAIL_REASON, reason)
+        if storage.set_trial_state_values(tid, optuna.trial.TrialState.FAIL):
+            return storage.get_trial(tid)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass
+    return None

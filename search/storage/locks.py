@@ -1,0 +1,86 @@
+"""Locks shared by the processes of a study: a file lock on one host, a PostgreSQL
+advisory lock across machines."""
+import contextlib
+import fcntl
+import time
+from pathlib import Path
+
+from search.storage import urls
+
+ASK_LOCK_KEY = 0x646E6E7377656570  # "dnnsweep": the advisory lock of 'count, then ask'
+INIT_LOCK_KEY = ASK_LOCK_KEY + 1   # the advisory lock of creating the study tables
+ASK_LOCK_WAIT = 120.0              # seconds before going on without it (a hung holder)
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """An exclusive lock on the file at path (created if missing), for processes of one host."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def ask_lock(url):
+    """Serializes 'count the trials, then ask for one' among all workers of a study so that
+    it never overshoots n_trials: a file lock for local files (journal, SQLite), a
+    PostgreSQL advisory lock (per database) for workers on several machines."""
+    from search.storage.journal import journal_path
+
+    backend = urls.backend(url)
+    if backend == "postgresql":
+        with pg_advisory_lock(url):
+            yield
+        return
+    if backend == "sqlite":
+        path = urls.sqlite_path(url)
+        lock_path = Path(path + ".asklock") if path else None
+    elif backend is not None:
+        lock_path = None  # MySQL: no shared lock; a race may add one trial past n_trials
+        # (and two launchers starting a new study together may each make a parent run)
+    else:
+        lock_path = journal_path(url).with_suffix(".asklock")
+    if lock_path is None:
+        yield
+        return
+    with file_lock(lock_path):
+        yield
+
+
+@contextlib.contextmanager
+def pg_advisory_lock(url, key=ASK_LOCK_KEY, connect_budget=30.0):
+    """pg_try_advisory_lock polled on a connection of its own. The server releases it
+    when that connection ends (a killed worker, a restart): it never outlives its holder.
+    When the database is away the worker goes on without it; the storage then waits."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    from search.storage.retry import Retry, is_transient
+    from search.storage.rdb import engine_kwargs
+
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool,
+                                      connect_args=engine_kwargs(url).get("connect_args", {}))
+    conn = None
+    try:
+        try:
+            conn = Retry(quiet=True, budget=connect_budget)(engine.connect)
+            end = time.monotonic() + ASK_LOCK_WAIT
+            query = sqlalchemy.text("SELECT pg_try_advisory_lock(:k)")
+            while not conn.execute(query, {"k": key}).scalar():
+                if time.monotonic() > end:
+                    break
+                time.sleep(0.1)
+        except Exception as e:  # noqa: BLE001 - a database outage: go on unlocked
+            if not is_transient(e):
+                raise
+        yield
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            with contextlib.suppress(Exception):
+                conn.close()
+        engine.dispose()

@@ -1,0 +1,44 @@
+"""Study storage URLs, read with SQLAlchemy's own parser (make_url) rather than by hand.
+
+search.storage is either a journal file path (no scheme) or an RDB URL
+(postgresql+psycopg2://..., mysql://..., sqlite:///...).
+"""
+RDB_BACKENDS = ("postgresql", "mysql", "sqlite")
+
+
+def parse(url):
+    """The SQLAlchemy URL object of url, or None when url is not a database URL."""
+    if not url or "://" not in str(url):
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(str(url))
+    except (ArgumentError, ValueError):
+        return None
+
+
+def backend(url):
+    """'postgresql', 'mysql', 'sqlite', ... (the driver dropped), or None for a file path."""
+    parsed = parse(url)
+    return parsed.get_backend_name() if parsed is not None else None
+
+
+def is_rdb(url):
+    return backend(url) in RDB_BACKENDS
+
+
+def sqlite_path(url):
+    """The database file of a sqlite URL (None for other URLs and in-memory databases)."""
+    parsed = parse(url)
+    if parsed is None or parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    return database if database and database != ":memory:" else None
+
+
+def query(url):
+    """The URL's query parameters (connect arguments such as connect_timeout)."""
+    parsed = parse(url)
+    return dict(parsed.query) if parsed is not None else {}
