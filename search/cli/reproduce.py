@@ -4,6 +4,7 @@ import sys
 import tempfile
 
 from search.cli.common import EXIT_FAILED, fail
+from search.secrets import mask
 
 TOLERANCE = 0.0  # same machine, same BLAS: the curves must be identical
 
@@ -75,7 +76,7 @@ def main(argv=None):
     except (LookupError, ConfigError) as e:
         fail(str(e))
     if args.config_only:
-        print(OmegaConf.to_yaml(cfg), end="")
+        print(mask(OmegaConf.to_yaml(cfg)), end="")
         return 0
     cfg.tracking.uri = tracking.uri
     experiment = client.get_experiment(run.info.experiment_id).name

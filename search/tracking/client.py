@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from search.secrets import mask
+from search.secrets import mask, mask_item
 
 MAX_PARAMS_PER_CALL = 100
 MAX_METRICS_PER_CALL = 1000
@@ -211,7 +211,7 @@ class Tracker:
     def log_params(self, params):
         from mlflow.entities import Param
 
-        items = [Param(k, mask(v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()]
+        items = [Param(k, mask_item(k, v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()]
         for i in range(0, len(items), MAX_PARAMS_PER_CALL):
             self.client.log_batch(self.run_id, params=items[i:i + MAX_PARAMS_PER_CALL])
 
