@@ -32,7 +32,8 @@ def check_narrow_config(search):
 
 def _storage_if_any(search):
     """The study storage, without creating a local journal that does not exist."""
-    from search.storage.stores import is_rdb, journal_path, make_storage
+    from search.storage.journal import journal_path
+    from search.storage.stores import is_rdb, make_storage
 
     if not is_rdb(search.storage) and not journal_path(search.storage).is_file():
         return None
