@@ -110,7 +110,7 @@ def check_definition(study, current, lock):
     """Store the definition of a new study (or of one made before definitions were
     recorded); raise ConfigError when the stored one differs from current."""
     with lock:
-        stored = study._storage.get_study_user_attrs(study._study_id).get(DEFINITION_KEY)
+        stored = study.user_attrs.get(DEFINITION_KEY)
         if stored is None:
             study.set_user_attr(DEFINITION_KEY, current)
             return

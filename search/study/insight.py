@@ -6,6 +6,7 @@ from search.config import ConfigError
 from search.secrets import mask
 from search.study import narrow
 from search.study.study import as_list
+from search import links
 
 EVALUATOR = "PedAnovaImportanceEvaluator"
 NAMES = {"train.learning_rate": "learning rate", "train.lambd": "L2 (lambd)",
@@ -113,7 +114,7 @@ def data_rows(study, cfg):
 def best_rows(top, metrics, k=5):
     header = ("trial", *metrics, "MLflow run")
     return [header, *[(t.number, *(f"{v:.5g}" for v in t.values),
-                       t.user_attrs.get("mlflow_run_id", "-")) for t in top[:k]]]
+                       (links.trial_run_id(t) or "-")) for t in top[:k]]]
 
 
 def report_content(study, cfg, dims, base_overrides, verdict=None):

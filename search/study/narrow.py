@@ -12,6 +12,7 @@ import math
 import optuna
 
 from search.config import ConfigError
+from search import links
 
 MIN_TOP = 3          # trials the narrowed ranges are measured on, at least
 EDGE = 0.02          # the best trial sits "at an edge" within this fraction of the old range
@@ -206,7 +207,7 @@ def warm_start_trials(old_trials, dims, old_name):
         if set(dists) != set(t.params) or not all(_inside(d, t.params[k]) for k, d in dists.items()):
             continue
         attrs = {"warm_start_from": f"{old_name}#{t.number}",
-                 **{k: t.user_attrs[k] for k in ("mlflow_run_id", "metrics") if k in t.user_attrs}}
+                 **{k: t.user_attrs[k] for k in (links.TRIAL_RUN, links.METRICS) if k in t.user_attrs}}
         out.append(optuna.trial.create_trial(
             values=t.values, params=dict(t.params), distributions=dists, user_attrs=attrs,
             intermediate_values=dict(t.intermediate_values)))

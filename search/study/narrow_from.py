@@ -10,6 +10,7 @@ from search.config import ConfigError
 from search.secrets import mask
 from search.study import narrow
 from search.study.definition import DEFINITION_KEY
+from search import links
 
 NARROWED_KEY = "narrowed_from"   # study user attribute of a narrowed study: the old study
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -122,9 +123,9 @@ def warm_start(study, cfg, dims, lock):
     """Add the old study's complete trials inside dims to a new narrowed study, once.
     Returns how many were added (0 when it was done before)."""
     with lock:
-        if study._storage.get_study_user_attrs(study._study_id).get(NARROWED_KEY):
+        if study.user_attrs.get(NARROWED_KEY):
             return 0
-        old = optuna.load_study(study_name=cfg.search.narrow_from, storage=study._storage)
+        old = optuna.load_study(study_name=cfg.search.narrow_from, storage=links.storage_of(study))
         trials = narrow.warm_start_trials(old.get_trials(deepcopy=False), dims, old.study_name)
         if len(old.directions) == len(study.directions):
             study.add_trials(trials)

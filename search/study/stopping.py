@@ -47,7 +47,7 @@ def stop_reason(study, search):
     if not search.get("patience"):
         return None
     rule = _rule(search)
-    stored = study._storage.get_study_user_attrs(study._study_id).get(STOPPED_KEY)
+    stored = study.user_attrs.get(STOPPED_KEY)
     if isinstance(stored, dict) and all(stored.get(k) == v for k, v in rule.items()):
         return "patience"
     trials = study.get_trials(deepcopy=False)

@@ -8,6 +8,7 @@ stopped; failed trials are left out and counted in the caption.
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from search import links
 
 FETCH_THREADS = 8      # metric histories fetched at once (a tracking server answers in parallel)
 MAX_POINTS = 400       # points drawn per curve: enough for a 6-inch figure, fast with 200 curves
@@ -81,7 +82,7 @@ def collect(trials, histories, metric, color_by):
             continue
         if state not in ("COMPLETE", "PRUNED"):
             continue
-        run_id = t.user_attrs.get("mlflow_run_id")
+        run_id = links.trial_run_id(t)
         points = histories.get(run_id, {}).get(metric, [])
         if not points:
             missing += 1

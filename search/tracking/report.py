@@ -41,7 +41,7 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
         extra = [links.trial_metrics(t).get(m, float("nan")) for m in shown[len(metrics):]]
         values = "  ".join(f"{v:12.5g}" for v in [*t.values, *extra])
         params = " ".join(space_mod.as_overrides(space_mod.values_from_params(t.params, dims)))
-        lines.append(f"  {t.number:>4}  {values}  {t.user_attrs.get('mlflow_run_id', '-'):32}  {params}")
+        lines.append(f"  {t.number:>4}  {values}  {links.trial_run_id(t) or '-':32}  {params}")
     best = top[0]
     sampled = space_mod.values_from_params(best.params, dims)
     # A base override of a searched key (train.num_iterations=30) is replaced by its sample.
@@ -51,7 +51,7 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
         overrides += [f"cv.folds={cv.folds}", f"cv.repeats={cv.repeats}"]
     lines += ["", "re-run the best trial:",
               "  dnn-train " + " ".join(_quote(o) for o in overrides),
-              f"  dnn-reproduce {best.user_attrs.get('mlflow_run_id', 'RUN_ID')}"]
+              f"  dnn-reproduce {links.trial_run_id(best) or 'RUN_ID'}"]
     return [mask(line) for line in lines]
 
 

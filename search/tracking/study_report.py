@@ -12,6 +12,7 @@ from pathlib import Path
 
 from search.secrets import mask
 from search.tracking import curves
+from search import links
 
 COST_FIGURE = "cost_curves.png"
 VALIDATION_FIGURE = "validation_curves.png"
@@ -19,7 +20,7 @@ VALIDATION_FIGURE = "validation_curves.png"
 
 def curve_sets(client, trials, val_metric, color_by):
     """(train_cost CurveSet, val_metric CurveSet) of the finished trials."""
-    run_ids = [t.user_attrs.get("mlflow_run_id") for t in trials
+    run_ids = [links.trial_run_id(t) for t in trials
                if t.state.name in ("COMPLETE", "PRUNED")]
     histories = curves.fetch_histories(client, run_ids, ["train_cost", val_metric])
     return (curves.collect(trials, histories, "train_cost", color_by),
