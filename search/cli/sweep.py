@@ -23,6 +23,8 @@ def sweep_task(cfg):
         check_reachable(tracking_uri(cfg.tracking))  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
+    print(f"study {cfg.search.study_name!r}: opening it and the MLflow store"
+          f"{new_store_note(cfg.tracking)} ...", flush=True)
     from search.study.sweep import sweep
 
     base = [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("search")]
@@ -48,6 +50,17 @@ def narrowed(cfg, dims):
           f"(its {len(top)} best complete trials, top {new_cfg.search.narrow.top:g}, margin "
           f"{new_cfg.search.narrow.margin:g}):\n{space_yaml(new_dims).rstrip()}", flush=True)
     return new_cfg, new_dims
+
+
+def new_store_note(cfg_tracking):
+    """A few words when the local MLflow store does not exist yet (its tables take seconds)."""
+    import os
+
+    from search.tracking.client import _local_sqlite_path, tracking_uri
+
+    path = _local_sqlite_path(tracking_uri(cfg_tracking))
+    return " (a new store: creating its tables takes a few seconds)" if path and \
+        not os.path.exists(path) else ""
 
 
 def main():

@@ -48,7 +48,7 @@ def watch(study, metrics, total, stop, cfg=None):
     """Print a live progress line until stop is set; every RECOVER_EVERY seconds, fail
     (and retry) the trials of dead workers, so that a killed worker's trial is noticed
     within seconds, not only when a live worker ends its own (long) trial."""
-    bar = Progress(total, "trials ", interval=1.0)
+    bar = Progress(total, "trials ", interval=1.0, unit="trials", per_minute=True)
     last_recover = time.monotonic()
     while not stop.wait(1.0):
         try:
@@ -248,7 +248,7 @@ def sweep(cfg, dims, base_overrides):
 
 def _sweep(cfg, dims, base_overrides, plotter):
     from search.run.train import load_run_data
-    from search.tracking.client import ensure_parent_run, set_run_tags, tracking_uri
+    from search.tracking.client import browse_hint, ensure_parent_run, set_run_tags, tracking_uri
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -320,8 +320,8 @@ def _sweep(cfg, dims, base_overrides, plotter):
         print(f"{c[optuna.trial.TrialState.RUNNING]} trial(s) still running elsewhere; "
               "the launcher that ends last closes the study's parent run", flush=True)
     finish(cfg, study, dims, base_overrides, parent, status, plotter)
-    print(f"browse: dnn-ui  (experiment {cfg.tracking.experiment!r} in "
-          f"{report.mask(tracking_uri(cfg.tracking))})")
+    print(f"browse: {browse_hint(cfg.tracking, parent)}  (experiment "
+          f"{cfg.tracking.experiment!r} in {report.mask(tracking_uri(cfg.tracking))})")
     if interrupted:
         print("interrupted: run the same command again to resume the study", file=sys.stderr)
         return 130

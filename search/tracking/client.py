@@ -139,6 +139,20 @@ def experiment_id(client, name, cfg_tracking):
         return client.get_experiment_by_name(name).experiment_id  # another worker made it
 
 
+UI_ADDRESS = "http://127.0.0.1:5000"  # where dnn-ui serves by default
+
+
+def browse_hint(cfg_tracking, run_id):
+    """How to see a run's experiment: its runs page on the tracking server, or dnn-ui
+    and the page it will serve for a local store."""
+    client = client_for(cfg_tracking)
+    exp_id = client.get_run(run_id).info.experiment_id
+    uri = tracking_uri(cfg_tracking)
+    if uri.startswith(("http://", "https://")):
+        return runs_url(mask(uri), exp_id)
+    return f"dnn-ui, then {runs_url(UI_ADDRESS, exp_id)}"
+
+
 def runs_url(base_url, experiment_id):
     """The address of an experiment's runs table in the MLflow UI (not its GenAI pages)."""
     return f"{base_url.rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
