@@ -3,6 +3,7 @@
 Command (from the repository root):
 
     python bench/bench_narrow.py                 # --trials 60 --data planar --seed 0
+    python bench/bench_narrow.py --figure docs/cost_curves.png   # keep the wide study's curves
 
 Both arms are real `dnn-sweep` processes in one temporary working directory (local
 journal and MLflow store), on built-in data, with the default space, sampler (TPE) and
@@ -55,6 +56,19 @@ def trained_values(cwd, name):
     return [t.value if t.state == optuna.trial.TrialState.COMPLETE else None for t in trials]
 
 
+def copy_figure(cwd, name, target):
+    """The study's plots/cost_curves.png (from its parent run) copied to target."""
+    from mlflow import MlflowClient
+
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    storage = JournalStorage(JournalFileBackend(str(Path(cwd) / "mlruns" / "optuna.journal")))
+    parent = optuna.load_study(study_name=name, storage=storage).user_attrs["mlflow_parent_run_id"]
+    client = MlflowClient(f"sqlite:///{cwd}/mlruns/mlflow.db")
+    shutil.copy(client.download_artifacts(parent, "plots/cost_curves.png", cwd), target)
+
+
 def within(values, tolerance=0.01):
     """(final best, 1-based trial at which the running best got within tolerance of it)."""
     best = min(v for v in values if v is not None)
@@ -72,6 +86,7 @@ def main():
     parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--data", default="planar")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figure", help="copy the wide study's cost-curve figure here")
     args = parser.parse_args()
     half = args.trials // 2
     common = [f"data={args.data}", "search.workers=1", f"search.seed={args.seed}"]
@@ -86,6 +101,8 @@ def main():
         wide = trained_values(cwd, "wide")
         staged = trained_values(cwd, "coarse") + trained_values(cwd, "coarse-fine")
         warm = out.split("warm start: ")[1].split(" ")[0] if "warm start: " in out else "0"
+        if args.figure:
+            copy_figure(cwd, "wide", args.figure)
     print(space.rstrip())
     print(f"\n{args.data}, {args.trials} trials each, seed {args.seed}, workers 1")
     print(f"{'arm':32} {'best val_cost':>13} {'within 1% at':>13} {'wall s':>8}")

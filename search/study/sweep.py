@@ -20,6 +20,7 @@ from search.progress import Progress
 from search import links
 from search.storage.locks import ask_lock
 from search.study.narrow_from import warm_start
+from search.tracking.settings_log import log_changed_settings
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.stopping import stop_reason
 from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
@@ -279,6 +280,7 @@ def _sweep(cfg, dims, base_overrides, plotter):
         raise
     if search.narrow_from:
         mark_narrowed(cfg, parent, dims)
+    log_changed_settings(cfg.tracking, parent, study_settings(cfg))
     print(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
           f"MLflow parent run {parent}", flush=True)
     stop = threading.Event()
