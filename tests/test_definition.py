@@ -100,3 +100,20 @@ def test_cli_refuses_another_data_set_and_says_when_the_total_is_reached(tmp_pat
                                    "on, or choose another search.study_name for a new study)")
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal")))
     assert len(optuna.load_study(study_name="planar-sweep", storage=storage).trials) == 2
+
+
+def test_another_direction_is_refused_before_the_study_is_changed(tmp_path):
+    from search.study.study import open_study
+
+    journal = f"search.storage={tmp_path}/s.journal"
+    with initialize_config_dir(conf_dir(), version_base="1.3"):
+        first = compose("sweep", overrides=[journal])
+        other = compose("sweep", overrides=[journal, "search.metric=val_accuracy",
+                                            "search.direction=maximize"])
+        same_direction = compose("sweep", overrides=[journal, "search.metric=n_parameters"])
+    study = open_study(first, check_sweep_config(first))
+    with pytest.raises(ConfigError, match="or add search.direction=minimize to join it"):
+        open_study(other, check_sweep_config(other))
+    open_study(same_direction, check_sweep_config(same_direction))  # refused by its definition
+    assert optuna.load_study(study_name=study.study_name,
+                             storage=study._storage).metric_names == ["val_cost"]

@@ -144,9 +144,12 @@ def open_study(cfg, dims):
     existing = [d.name.lower() for d in study.directions]
     if existing != directions:
         raise ConfigError(f"study {search.study_name!r} exists with direction(s) {existing}, "
-                          f"not {directions}: choose another search.study_name")
+                          f"not {directions}: choose another search.study_name, or add "
+                          f"search.direction={existing[0] if len(existing) == 1 else existing}"
+                          " to join it")
     metrics = as_list(search.metric)
-    if study.metric_names != metrics:  # axis labels of optuna-dashboard and Optuna's plots
+    # Only a new study's: another metric on an existing one is refused by its definition.
+    if study.metric_names is None:  # axis labels of optuna-dashboard and Optuna's plots
         study.set_metric_names(metrics)
     return links.bind(study, storage)
 

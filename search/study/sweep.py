@@ -41,8 +41,10 @@ def progress_line(study, metrics):
     best = report.ranked(study)
     best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
     done = trained_finished(study)
-    return done, (f"finished | complete {c[S.COMPLETE]}  pruned {c[S.PRUNED]}  "
-                  f"failed {c[S.FAIL]}  running {c[S.RUNNING]} | {best_txt}")
+    warm = sum(c[s] for s in FINISHED) - done
+    return done, (f"finished | complete {c[S.COMPLETE] - warm}  pruned {c[S.PRUNED]}  "
+                  f"failed {c[S.FAIL]}  running {c[S.RUNNING]}"
+                  f"{f'  warm-start {warm}' if warm else ''} | {best_txt}")
 
 
 def watch(study, metrics, total, stop, cfg=None):
