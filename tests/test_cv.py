@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from helpers import run_cli
 from search.config import conf_dir
-from search.run.cv import fold_splits
+from search.run.cv import METHODS, choose_method, cross_validate, fold_splits
 from search.run.train import train_run
 
 
@@ -23,6 +23,50 @@ def test_fold_splits_are_disjoint_stratified_and_repeat_with_new_seeds():
         for (_, tr, va) in splits[4 * r:4 * r + 4]:
             assert not set(tr) & set(va) and y[va].sum() == 5
     assert not np.array_equal(splits[0][2], splits[4][2])
+
+
+@pytest.mark.parametrize("batch_size", [None, 40])
+def test_stacked_and_lockstep_folds_agree(batch_size):
+    from dataclasses import asdict
+
+    from dnn import ModelSettings, TrainSettings
+    from dnn.data import load_dataset
+
+    data = load_dataset("moons", n_samples=250, noise=0.2, seed=0)  # pool: train + val
+    kwargs = {**asdict(ModelSettings([6, 4], "relu", "he")),
+              **asdict(TrainSettings(learning_rate=0.2, num_iterations=100, eval_every=25,
+                                     batch_size=batch_size, keep_prob=0.9, lambd=0.1,
+                                     optimizer="momentum"))}
+    seen = {m: [] for m in METHODS}
+    out = {m: cross_validate(data, kwargs, 3, 2, 1, lambda *a, m=m: seen[m].append(a),
+                             method=m) for m in METHODS}
+    (costs, finals, params, per_fold), ref = out["stacked"], out["lockstep"]
+    assert costs == pytest.approx(ref[0], rel=1e-9) and len(costs) == 100
+    assert finals == pytest.approx(ref[1], rel=1e-9, abs=1e-12)
+    flat = lambda nested: {f"{a}/{b}": v for a, d in nested.items() for b, v in d.items()}  # noqa: E731
+    assert flat(per_fold) == pytest.approx(flat(ref[3]), rel=1e-9, abs=1e-12)
+    assert list(per_fold) == [f"r{r}_fold_{k}" for r in (1, 2) for k in (1, 2, 3)]
+    for k, v in ref[2].items():
+        np.testing.assert_allclose(params[k], v, rtol=1e-9, atol=1e-12)
+    steps = [(i, mean, fold) for i, _, mean, fold in seen["stacked"] if fold]
+    assert [i for i, _, _ in steps] == [0, 25, 50, 75, 99]
+    assert len(seen["stacked"]) == len(seen["lockstep"])
+    for (i, cost, mean, fold), (i_ref, cost_ref, mean_ref, fold_ref) in zip(seen["stacked"],
+                                                                           seen["lockstep"]):
+        assert (i, cost) == pytest.approx((i_ref, cost_ref), rel=1e-9)
+        assert mean == pytest.approx(mean_ref, rel=1e-9)
+        assert flat(fold) == pytest.approx(flat(fold_ref), rel=1e-9, abs=1e-12)
+
+
+def test_choose_method_stacks_a_narrow_first_layer_not_a_wide_one():
+    from dnn import ModelSettings, TrainSettings
+
+    full = TrainSettings()
+    assert choose_method(12288, 209, ModelSettings([20, 7, 5]), full, 5) == "stacked"
+    assert choose_method(784, 10000, ModelSettings([256, 128]), full, 5) == "lockstep"
+    assert choose_method(2, 400, ModelSettings([128, 32]), full, 5) == "stacked"  # tiny
+    batches = TrainSettings(batch_size=64)
+    assert choose_method(784, 10000, ModelSettings([256, 128]), batches, 5) == "stacked"
 
 
 def test_a_cv_run_scores_the_fold_mean_at_every_step(tmp_path):

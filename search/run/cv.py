@@ -3,14 +3,22 @@
 The folds are cut from the training data only (the training split plus any validation
 split; never the test split). Every iteration advances all fold trainings by one step, so
 the mean validation metric exists at every evaluation step: pruning acts on the mean.
-"""
-import numpy as np
 
+Two ways to run the folds, with the same results (up to the summation order of the
+products): "stacked", all folds as one stacked network (dnn.stacked_trainer), and
+"lockstep", one dnn.Trainer per fold stepped in turn (the reference). choose_method picks
+the faster one for the network and data (see its docstring).
+"""
 from dataclasses import replace
 
+import numpy as np
+
 from dnn import Trainer, evaluate
-from dnn.settings import settings_from
 from dnn.data import stratified_folds
+from dnn.settings import settings_from
+from dnn.stacked_trainer import StackedTrainer
+
+METHODS = ("stacked", "lockstep")
 
 
 def training_pool(data):
@@ -34,31 +42,77 @@ def fold_splits(y, folds, repeats, seed):
     return splits
 
 
-def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback):
+def choose_method(n_x, m, model, train, folds):
+    """"stacked" unless its full-batch form computes more than it saves.
+
+    With mini-batches each fold computes on its own batch either way: stacked runs the
+    same products batched over the folds, in fewer calls. In full batch, stacked computes
+    every layer on all m columns (a fold's own m (K-1)/K plus its held-out ones, masked),
+    K/(K-1) the lockstep work, and in return reads X once for all folds in a first layer
+    F times taller. That pays when the first layer is narrow: its plain product is then
+    bound by reading X (n1 <= 64 here, see README: Cross-validation speed), or when the
+    network is so small that per-call overhead dominates (under 10^7 multiply-adds per
+    fold and iteration).
+    """
+    dims = [n_x, *model.hidden_units]
+    work = m * sum(a * b for a, b in zip(dims, dims[1:]))
+    if train.batch_size is not None and train.batch_size < m * (folds - 1) // folds:
+        return "stacked"
+    return "stacked" if model.hidden_units[0] <= 64 or work < 1e7 else "lockstep"
+
+
+class Lockstep:
+    """One dnn.Trainer per fold, stepped in turn: the reference for StackedTrainer."""
+
+    def __init__(self, X, Y, splits, seeds, model, train):
+        self.trainers = [Trainer(X[:, tr], Y[:, tr], model, replace(train, seed=s),
+                                 validation=(X[:, va], Y[:, va]))
+                         for (_, tr, va), s in zip(splits, seeds)]
+
+    @property
+    def done(self):
+        return self.trainers[0].done
+
+    def step(self):
+        costs, metrics = zip(*(t.step() for t in self.trainers))
+        return list(costs), list(metrics)
+
+    def parameters(self, n):
+        return self.trainers[n].parameters
+
+
+class Stacked(StackedTrainer):
+    def __init__(self, X, Y, splits, seeds, model, train):
+        super().__init__(X, Y, [tr for _, tr, _ in splits], model, train, seeds,
+                         validation_columns=[va for _, _, va in splits])
+
+
+def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None):
     """Train every fold in lockstep. callback(i, mean_cost, mean_metrics, fold_metrics) after
-    each iteration; returning True stops all folds. Returns (mean costs, finals, parameters
-    of each fold, per-fold finals)."""
+    each iteration; returning True stops all folds. method: "stacked", "lockstep" or None
+    (choose_method). Returns (mean costs, finals, parameters of each fold, per-fold finals)."""
     X, Y, y = training_pool(data)
     model, train = settings_from(**fit_kwargs)
     splits = fold_splits(y, folds, repeats, data_seed)
-    trainers = []
-    for n, (name, tr, va) in enumerate(splits):
-        repeat = n // folds  # initialization and shuffling change with the repeat
-        fold_train = replace(train, seed=train.seed + repeat)
-        trainers.append((name, Trainer(X[:, tr], Y[:, tr], model, fold_train,
-                                       validation=(X[:, va], Y[:, va])), va))
+    seeds = [train.seed + n // folds for n in range(len(splits))]  # a new init each repeat
+    method = method or choose_method(X.shape[0], X.shape[1], model, train, folds)
+    folds_run = {"stacked": Stacked, "lockstep": Lockstep}[method](X, Y, splits, seeds, model,
+                                                                    train)
     costs = []
-    while not trainers[0][1].done:
-        steps = [(name, t.step()) for name, t, _ in trainers]
-        costs.append(float(np.mean([cost for _, (cost, _) in steps])))
-        per_fold = {name: m for name, (_, m) in steps if m}
+    while not folds_run.done:
+        fold_costs, fold_metrics = folds_run.step()
+        costs.append(float(np.mean(fold_costs)))
+        per_fold = {name: m for (name, _, _), m in zip(splits, fold_metrics) if m}
         mean = mean_metrics(per_fold) if per_fold else {}
         if callback(len(costs) - 1, costs[-1], mean, per_fold):
             break
-    finals = {name: {**evaluate(t.parameters, X[:, va], Y[:, va], model.activation, "val_"),
-                     "train_accuracy": evaluate(t.parameters, t.X, t.Y, model.activation)["accuracy"]}
-              for name, t, va in trainers}
-    parameters = {f"{name}.{k}": v for name, t, _ in trainers for k, v in t.parameters.items()}
+    finals, parameters = {}, {}
+    for n, (name, tr, va) in enumerate(splits):
+        p = folds_run.parameters(n)
+        X_tr, Y_tr = (a[:, tr].astype(train.dtype, copy=False) for a in (X, Y))
+        finals[name] = {**evaluate(p, X[:, va], Y[:, va], model.activation, "val_"),
+                        "train_accuracy": evaluate(p, X_tr, Y_tr, model.activation)["accuracy"]}
+        parameters.update({f"{name}.{k}": v for k, v in p.items()})
     return costs, mean_metrics(finals, with_std=True), parameters, finals
 
 

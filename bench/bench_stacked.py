@@ -1,0 +1,106 @@
+"""Speed of a cross-validated trial: one plain fit vs K-fold CV, lockstep vs stacked.
+
+Command (from the repository root):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_stacked.py
+
+Per network and dtype, in alternating blocks of iterations (median over rounds, ms per
+iteration), the three runners train the same config:
+
+  plain     one dnn.Trainer on all m examples (what a trial without CV costs);
+  lockstep  K dnn.Trainer, one per fold, stepped in turn (search.run.cv.Lockstep, the
+            reference path);
+  stacked   the K fold models as one stacked network (search.run.cv.Stacked,
+            dnn.stacked_trainer.StackedTrainer).
+
+Networks (relu hidden layers, gradient descent, full batch unless --batch-size):
+  (a) the course's [12288, 20, 7, 5, 1] on the cat/non-cat training images (209; random
+      values of that shape when $DNNSWEEP_CAT_DIR or ../shared/data/catvnoncat lacks them);
+  (b) [784, 256, 128, 10], softmax, 10,000 random examples (bench_dnn.py's (b)).
+
+Printed: stacked/plain (target <= 1.5), lockstep/stacked (the speed-up), the fraction of
+the matmul peak (a large square product in the same rounds) that stacked reaches on the
+products it does, and the method search.run.cv.choose_method picks.
+"""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench_dnn import blas_description, compare, course_data, numpy_blas_threads, peak_runner  # noqa: E402
+from common import load1  # noqa: E402
+from dnn import ModelSettings, Trainer, TrainSettings  # noqa: E402
+from search.run.cv import Lockstep, Stacked, choose_method, fold_splits  # noqa: E402
+
+
+def stacked_flops(dims, m, F):
+    """FLOPs of the products of one stacked full-batch iteration (all m columns per fold)."""
+    flops = 0
+    for l in range(1, len(dims)):
+        flops += 2 * F * dims[l] * dims[l - 1] * m * (2 if l == 1 else 3)
+    return flops
+
+
+def runners(X, Y, hidden, dtype, folds, batch_size):
+    model = ModelSettings(list(hidden), "relu", "course")
+    train = TrainSettings(learning_rate=0.0075, num_iterations=10 ** 9, batch_size=batch_size,
+                          dtype=dtype)
+    y = Y.argmax(axis=0) if Y.shape[0] > 1 else Y[0].astype(int)
+    splits = fold_splits(y, folds, 1, seed=1)
+    seeds = [train.seed] * folds
+    plain = Trainer(X, Y, model, train)
+    lock = Lockstep(X, Y, splits, seeds, model, train)
+    stacked = Stacked(X, Y, splits, seeds, model, train)
+    chosen = choose_method(X.shape[0], X.shape[1], model, train, folds)
+    return {"plain": plain.step, "lockstep": lock.step, "stacked": stacked.step}, chosen
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--iters-a", type=int, default=10, help="iterations per block, (a)")
+    p.add_argument("--iters-b", type=int, default=1, help="iterations per block, (b)")
+    p.add_argument("--dtypes", default="float64,float32")
+    p.add_argument("--cases", default="a,b")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=None)
+    args = p.parse_args(argv)
+    np.seterr(all="ignore")
+    threads = numpy_blas_threads()
+    rng = np.random.RandomState(0)
+    Xa, Ya, src = course_data(rng)
+    Xb = rng.rand(784, 10_000)
+    Yb = np.eye(10)[:, rng.randint(0, 10, 10_000)]
+    cases = {"a": ("(a) [12288,20,7,5,1] m=209", Xa, Ya, [20, 7, 5], args.iters_a),
+             "b": ("(b) [784,256,128,10] m=10000", Xb, Yb, [256, 128], args.iters_b)}
+    print(f"numpy {np.__version__}; BLAS: {blas_description()}; cores {os.cpu_count()}")
+    print(f"data (a): {src}; K={args.folds} folds; batch_size={args.batch_size}; "
+          f"{args.rounds} rounds, median ms per iteration; load average (1 min) {load1():.2f}")
+    head = (f"{'network':30} {'dtype':8} {'plain':>8} {'lockstep':>9} {'stacked':>8} "
+            f"{'stk/plain':>9} {'lock/stk':>8} {'stk %peak':>9} {'peak GF/s':>9} {'auto':>8}")
+    print(head + "\n" + "-" * len(head), flush=True)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for dtype in args.dtypes.split(","):
+            peak_step, peak_flops = peak_runner(dtype)
+            for key in args.cases.split(","):
+                name, X, Y, hidden, iters = cases[key]
+                steps, chosen = runners(X, Y, hidden, dtype, args.folds, args.batch_size)
+                t = compare({**steps, "peak": peak_step}, iters, args.rounds)
+                peak = peak_flops / t["peak"] / 1e9
+                dims = [X.shape[0], *hidden, Y.shape[0]]
+                frac = stacked_flops(dims, X.shape[1], args.folds) / t["stacked"] / 1e9 / peak
+                print(f"{name:30} {dtype:8} {t['plain'] * 1e3:8.1f} {t['lockstep'] * 1e3:9.1f} "
+                      f"{t['stacked'] * 1e3:8.1f} {t['stacked'] / t['plain']:9.2f} "
+                      f"{t['lockstep'] / t['stacked']:8.2f} {frac:9.1%} {peak:9.1f} "
+                      f"{chosen:>8}", flush=True)
+    print(f"\ntarget: stacked/plain <= 1.5 on (a); load average (1 min) at end {load1():.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Trainer for F models of one architecture at once (the folds of a cross-validation),
+as one stacked network (dnn/stacked.py).
+
+Model f is what Trainer(X[:, train_columns[f]], Y[:, train_columns[f]], model,
+TrainSettings(seed=seeds[f], ...)) trains, step for step: the same initialization from
+its seed, the same random stream (seed + 1) for its mini-batch shuffles (within its
+training columns) and dropout masks, its own optimizer state, cost and gradients over its
+own columns; equal up to the summation order of the products.
+"""
+
+import numpy as np
+
+from dnn.checks import check_data
+from dnn.cost import compute_cost
+from dnn.initialize import initialize_parameters
+from dnn.settings import ModelSettings, TrainSettings
+from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
+                         stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
+from dnn.train import DivergenceError, labels_from, mini_batches, output_of
+
+
+class StackedTrainer:
+    def __init__(self, X, Y, train_columns, model=None, train=None, seeds=None,
+                 validation_columns=None):
+        model, train = model or ModelSettings(), train or TrainSettings()
+        X, Y = check_data(X, Y)
+        dtype = train.dtype
+        # X both ways, C-contiguous: see SharedColumns; XT, YT also serve mini-batch gathers.
+        self.X, self.Y = np.ascontiguousarray(X, dtype), np.ascontiguousarray(Y, dtype)
+        self.XT, self.YT = np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.Y.T)
+        self.columns = [np.asarray(c) for c in train_columns]
+        self.validation_columns = validation_columns
+        self.model, self.train = model, train
+        self.output = output_of(Y)
+        F = len(self.columns)
+        self.m_f = np.array([len(c) for c in self.columns])
+        seeds = [train.seed] * F if seeds is None else list(seeds)
+        dims = [X.shape[0], *model.hidden_units, Y.shape[0]]
+        self.P = stack([initialize_parameters(dims, model.init, s, dtype) for s in seeds])
+        self.P["W1"] = first_layer_layout(self.P["W1"])
+        self.state = initial_state(self.P, train.optimizer, F)
+        self.rngs = [np.random.RandomState(s + 1) for s in seeds]
+        self.train_mask = np.zeros((F, 1, X.shape[1]), bool)  # (F, 1, m): fold f's columns
+        for f, c in enumerate(self.columns):
+            self.train_mask[f, 0, c] = True
+        self.costs = []  # one (F,) array per iteration
+
+    @property
+    def done(self):
+        return len(self.costs) >= self.train.num_iterations
+
+    def parameters(self, f):
+        return unstack(self.P, f)
+
+    def step(self):
+        """One iteration of every fold; returns (costs (F,), [metrics of each fold]), as
+        Trainer.step. Raises DivergenceError on the first fold whose cost is not finite."""
+        i, F = len(self.costs), len(self.columns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            batches = [mini_batches(m, self.train.batch_size, rng)
+                       for m, rng in zip(self.m_f, self.rngs)]
+            totals = np.zeros(F)
+            for k in range(max(map(len, batches))):
+                active = [f for f in range(F) if k < len(batches[f])]
+                totals[active] += self._batch_step(active, [batches[f][k] for f in active])
+            costs = totals / self.m_f
+            bad = np.flatnonzero(~np.isfinite(costs))
+            if bad.size:
+                raise DivergenceError(i, float(costs[bad[0]]))
+            self.costs.append(costs)
+            metrics = [{}] * F
+            if self.validation_columns is not None and (i % self.train.eval_every == 0
+                                                        or self.done):
+                metrics = self.evaluate(self.validation_columns, "val_")
+        return costs, metrics
+
+    def _batch_step(self, active, batch):
+        """Forward, cost, backward, update of the active folds on their batches; returns
+        each one's cost x its batch size."""
+        t, F = self.train, len(self.columns)
+        columns, Y, mask, where = self._layout(active, batch)
+        m_b = np.array([mask[j].sum() for j in range(len(active))]).astype(self.X.dtype)
+        P = self.P if len(active) == F else {k: v[active] for k, v in self.P.items()}
+
+        def draw_mask(shape):  # each fold's dropout mask from its own stream, on its columns
+            D = np.zeros(shape, bool)
+            for j, f in enumerate(active):
+                D[j][:, where[j]] = self.rngs[f].random_sample((shape[1], int(m_b[j]))) < t.keep_prob
+            return D
+
+        AL, caches = stacked_forward(columns, P, self.model.activation, self.output,
+                                     t.keep_prob, draw_mask)
+        cost = stacked_cost(caches[-1].Z, Y, mask, m_b)
+        if t.lambd:
+            cost = cost + stacked_l2_cost(P, t.lambd, m_b)
+        grads = stacked_backward(columns, AL, Y, mask, m_b, caches, P, self.model.activation,
+                                 t.lambd, t.keep_prob)
+        update(self.P, grads, self.state, t, None if len(active) == F else active)
+        return cost * m_b
+
+    def _layout(self, active, batch):
+        """The step's columns: all of X when every active fold trains on its whole set,
+        else each fold's batch gathered (padded to the longest, padding masked out)."""
+        if all(isinstance(idx, slice) for idx in batch):
+            return SharedColumns(self.X, self.XT), self.Y, self.train_mask[active], \
+                [self.columns[f] for f in active]
+        picks = [self.columns[f][idx] for f, idx in zip(active, batch)]
+        c = max(map(len, picks))
+        take = np.zeros((len(picks), c), int)  # (F, c) pool columns, 0 as padding
+        mask = np.zeros((len(picks), 1, c), bool)
+        for j, p in enumerate(picks):
+            take[j, :len(p)], mask[j, 0, :len(p)] = p, True
+        X_f = self.XT[take].transpose(0, 2, 1)  # (F, c, n_x) rows gathered -> (F, n_x, c)
+        Y_f = self.YT[take].transpose(0, 2, 1)
+        return GatheredColumns(X_f), Y_f, mask, [slice(0, len(p)) for p in picks]
+
+    def evaluate(self, columns, prefix=""):
+        """[{prefix+"cost", prefix+"accuracy"}] of each fold f on its columns[f] of X."""
+        with np.errstate(over="ignore"):
+            AL, caches = stacked_forward(SharedColumns(self.X, self.XT), self.P, self.model.activation,
+                                         self.output)
+        ZL = caches[-1].Z
+        return [{prefix + "cost": compute_cost(ZL[f][:, c], self.Y[:, c]),
+                 prefix + "accuracy": float(np.mean(labels_from(AL[f][:, c])
+                                                    == labels_from(self.Y[:, c])))}
+                for f, c in enumerate(columns)]
+
+
+def initial_state(P, optimizer, F):
+    """Each fold's optimizer state, stacked: step counts t (F,), v and s like P."""
+    state = {"t": np.zeros(F, int)}
+    if optimizer in ("momentum", "adam"):
+        state["v"] = {k: np.zeros_like(p) for k, p in P.items()}
+    if optimizer == "adam":
+        state["s"] = {k: np.zeros_like(p) for k, p in P.items()}
+    return state
+
+
+def update(P, grads, state, train, active=None):
+    """update_parameters of dnn/optimizers.py for every fold, or for the active ones only
+    (a fold with fewer mini-batches in an epoch sits its last steps out)."""
+    if active is not None:
+        sub_P = {k: v[active] for k, v in P.items()}
+        sub = {"t": state["t"][active],
+               **{n: {k: v[active] for k, v in state[n].items()} for n in ("v", "s") if n in state}}
+        update(sub_P, grads, sub, train)
+        for k in P:
+            P[k][active] = sub_P[k]
+        state["t"][active] = sub["t"]
+        for n in ("v", "s"):
+            for k in state.get(n, {}):
+                state[n][k][active] = sub[n][k]
+        return
+    lr = train.learning_rate
+    if train.optimizer == "gd":
+        for k, p in P.items():
+            g = grads["d" + k]  # ours: scaled in place, no temporary
+            g *= lr
+            p -= g
+        return
+    state["t"] += 1
+    t = state["t"]
+    for k, p in P.items():
+        g, v = grads["d" + k], state["v"][k]
+        if train.optimizer == "momentum":
+            v *= train.beta
+            v += (1 - train.beta) * g
+            p -= lr * v
+            continue
+        s = state["s"][k]
+        v *= train.beta1
+        v += (1 - train.beta1) * g
+        s *= train.beta2
+        s += (1 - train.beta2) * np.square(g)
+        correction1 = (1 - train.beta1 ** t).astype(p.dtype)[:, None, None]  # (F, 1, 1)
+        correction2 = (1 - train.beta2 ** t).astype(p.dtype)[:, None, None]
+        v_hat = v / correction1  # bias correction, as in the course
+        s_hat = s / correction2
+        p -= lr * v_hat / (np.sqrt(s_hat) + train.epsilon)
