@@ -45,8 +45,6 @@ class Progress:
                         nrows=_size()[1]) if self.tty else None
 
     def line(self, done, text):
-        if self.first is None:
-            self.first = done
         elapsed = time.monotonic() - self.start
         rate = (done - self.first) / elapsed if elapsed > 0 else 0.0
         parts = [rate_text(rate, self.unit, self.per_minute)]
@@ -56,7 +54,11 @@ class Progress:
 
     def update(self, done, text, force=False):
         now = time.monotonic()
-        if not force and now - self._last < self.interval and self.first is not None:
+        opening = self.first is None
+        if opening:
+            self.first = done
+        # On a terminal the line shows at once; in a log, only every OFF_TERMINAL_INTERVAL.
+        if not force and now - self._last < self.interval and not (opening and self.tty):
             return
         self._last = now
         line = f"{self.label}{done}/{self.total}{self.line(done, text)}"

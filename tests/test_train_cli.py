@@ -93,6 +93,26 @@ def test_reproduce_gives_zero_difference_and_overrides_extend(tracked_run):
     assert "hidden_units:\n  - 6\n  - 3" in config.stdout
 
 
+def test_reproducing_a_trial_adds_no_child_to_its_study(tracked_run):
+    store, run_id, _ = tracked_run
+    client = client_of(store)
+    run = client.get_run(run_id)
+    # Make the run a trial of a study: nested under the study's run, with Optuna's tags.
+    parent = client.create_run(run.info.experiment_id, run_name="study").info.run_id
+    client.set_tag(run_id, "mlflow.parentRunId", parent)
+    client.set_tag(run_id, "optuna.trial_number", "45")
+    client.set_tag(run_id, "optuna.state", "COMPLETE")
+    proc = run_cli("dnn-reproduce", run_id, cwd=store, check=0)
+    new = client.get_run(proc.stdout.split()[2])
+    assert new.info.experiment_id == run.info.experiment_id
+    assert new.data.tags["reproduced_from"] == run_id
+    assert "mlflow.parentRunId" not in new.data.tags
+    assert not [k for k in new.data.tags if k.startswith("optuna.")]
+    children = client.search_runs([run.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent}'")
+    assert [r.info.run_id for r in children] == [run_id]
+
+
 def test_reproduce_refuses_a_foreign_target(tracked_run, tmp_path):
     store, run_id, _ = tracked_run
     client = client_of(store)
@@ -135,10 +155,23 @@ def test_a_diverging_run_ends_failed(store):
 
 
 def test_multirun_tracks_each_job_and_log_every_thins(store):
-    run_cli("dnn-train", "--multirun", "train.learning_rate=0.1,0.5", "train.num_iterations=30",
-            "tracking.log_every=10", cwd=store, check=0)
+    proc = run_cli("dnn-train", "--multirun", "train.learning_rate=0.1,0.5",
+                   "train.num_iterations=30", "tracking.log_every=10", cwd=store, check=0)
     runs = all_runs(client_of(store))
     assert sorted(r.data.params["train.learning_rate"] for r in runs) == ["0.1", "0.5"]
+    # Each job is labelled with its overrides; a table of the jobs closes the output.
+    out = proc.stdout.splitlines()
+    assert "[job 0] train.learning_rate=0.1 train.num_iterations=30 tracking.log_every=10" in out
+    table = out[out.index("2 job(s):") + 1:]
+    assert "val_cost" in table[0] and "MLflow run" in table[0]
+    by_id = {r.info.run_id: r for r in runs}
+    for row, rate in zip(table[1:], ("0.1", "0.5")):
+        run_id = row.split()[-1]
+        assert f"train.learning_rate={rate}" in row
+        assert by_id[run_id].data.params["train.learning_rate"] == rate
+        assert f"{by_id[run_id].data.metrics['val_cost']:.5g}" in row
+    # Hydra's per-job folders, empty, are not left behind.
+    assert not [p for p in (store / "mlruns").rglob("*") if p.is_dir() and not any(p.iterdir())]
     steps = [m.step for m in client_of(store).get_metric_history(runs[0].info.run_id, "train_cost")]
     assert steps == [0, 10, 20, 29]
 
@@ -146,6 +179,7 @@ def test_multirun_tracks_each_job_and_log_every_thins(store):
 def test_help_and_cfg_answer_without_tracking(store):
     proc = run_cli("dnn-train", "--help", cwd=store, check=0)
     assert "experiment=course_deep" in proc.stdout and "data: " in proc.stdout
+    assert "search" not in proc.stdout  # dnn-sweep's groups, which dnn-train refuses
     cfg = run_cli("dnn-train", "--cfg", "job", "experiment=course_deep", cwd=store, check=0)
     assert "learning_rate: 0.0075" in cfg.stdout and "name: cat" in cfg.stdout
     assert not (store / "mlruns").exists()

@@ -88,12 +88,11 @@ def retrain(cfg, args, client, run, experiment, metric_history):
     from dnn.data import DataError
     from search.run.train import train_run
 
-    tags = {"reproduced_from": args.run_id,
-            **{k: v for k, v in run.data.tags.items() if k.startswith("optuna.")}}
+    # A top-level run of the same experiment: nested under a study with the trial's
+    # optuna.* tags, it would count as a second run of that trial.
     try:
-        result = train_run(cfg, args.overrides, tags=tags, experiment=experiment,
-                           parent_run_id=run.data.tags.get("mlflow.parentRunId"),
-                           run_name=f"reproduce-{args.run_id[:8]}")
+        result = train_run(cfg, args.overrides, tags={"reproduced_from": args.run_id},
+                           experiment=experiment, run_name=f"reproduce-{args.run_id[:8]}")
     except (DataError, ValueError) as e:
         fail(str(e))
     except DivergenceError as e:

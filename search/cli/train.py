@@ -1,8 +1,19 @@
-"""dnn-train: one Hydra-composed training run, tracked in MLflow."""
+"""dnn-train: one Hydra-composed training run, tracked in MLflow; with --multirun, one run
+per job, each labelled with its overrides, and a table of them all at the end."""
+import contextlib
+import io
+import re
+import sys
+from pathlib import Path
+
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from search.cli.common import EXIT_FAILED, fail, hydra_task, run_hydra_app
 from search.config import ConfigError, check_run_config
+
+JOBS = []          # (label, run id, metrics) of each job of this process's multirun
+SWEEP_DIRS = set()  # Hydra's multirun folders, removed at the end when left empty
 
 
 @hydra_task
@@ -15,7 +26,13 @@ def train_task(cfg):
         check_run_config(cfg)
     except ConfigError as e:
         fail(f"invalid config: {e}")
-    overrides = list(HydraConfig.get().overrides.task)
+    hydra = HydraConfig.get()
+    overrides = list(hydra.overrides.task)
+    multirun = hydra.mode == RunMode.MULTIRUN
+    if multirun:
+        SWEEP_DIRS.add(hydra.sweep.dir)
+        label = " ".join(overrides) or "(defaults)"
+        print(f"\n[job {hydra.job.num}] {label}", flush=True)
     try:
         result = train_run(cfg, overrides, progress=True)
     except (DataError, ConfigError, ValueError) as e:
@@ -23,22 +40,70 @@ def train_task(cfg):
     except DivergenceError as e:
         fail(str(e), EXIT_FAILED)
     print_summary(cfg, result)
+    if multirun:
+        JOBS.append((f"{hydra.job.num}", label, result.run_id, dict(result.metrics)))
     return result.metrics.get("val_cost", result.metrics.get("test_cost"))
 
 
 def print_summary(cfg, result):
-    from search.tracking.client import tracking_uri
+    from search.tracking.client import browse_hint, tracking_uri
     from search.secrets import mask
 
     metrics = "  ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     print(f"final train_cost={result.costs[-1]:.6f}  {metrics}")
     print(f"MLflow run {result.run_id} in {mask(tracking_uri(cfg.tracking))}")
-    print(f"open it:   dnn-ui   then http://127.0.0.1:5000 (experiment {cfg.tracking.experiment})")
+    print(f"open it:   {browse_hint(cfg.tracking, result.run_id)}")
     print(f"reproduce: dnn-reproduce {result.run_id}")
 
 
+def jobs_table(jobs):
+    """Lines: one row per job with its overrides, its metrics and its MLflow run."""
+    keys = sorted({k for *_, metrics in jobs for k in metrics})
+    width = max(len(label) for _, label, _, _ in jobs)
+    lines = [f"{len(jobs)} job(s):",
+             f"  {'job':>3}  {'overrides':{width}}  {'  '.join(f'{k:>14}' for k in keys)}  MLflow run"]
+    for num, label, run_id, metrics in jobs:
+        values = "  ".join(f"{metrics.get(k, float('nan')):14.5g}" for k in keys)
+        lines.append(f"  {num:>3}  {label:{width}}  {values}  {run_id}")
+    return lines
+
+
+def remove_empty_dirs(root):
+    """Hydra makes a folder per job even when it writes nothing there: remove the empty ones."""
+    root, cwd = Path(root).resolve(), Path.cwd().resolve()
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    for path in (root, *root.parents):  # mlruns/hydra/<time>, mlruns/hydra: never above cwd
+        if cwd not in path.parents or any(path.iterdir()):
+            break
+        path.rmdir()
+
+
+def show_help():
+    """Hydra's help without the config groups of dnn-sweep (search*), which dnn-train refuses."""
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            run_hydra_app(train_task, "config", "dnn-train")
+    finally:
+        print("\n".join(line for line in text.getvalue().splitlines()
+                        if not re.match(r"search(/\w+)?: ", line)))
+
+
 def main():
-    run_hydra_app(train_task, "config", "dnn-train")
+    if {"--help", "-h"} & set(sys.argv[1:]):
+        return show_help()
+    try:
+        run_hydra_app(train_task, "config", "dnn-train")
+    finally:
+        if JOBS:
+            print()
+            print("\n".join(jobs_table(JOBS)))
+        for folder in SWEEP_DIRS:
+            remove_empty_dirs(folder)
 
 
 if __name__ == "__main__":

@@ -208,7 +208,7 @@ class Tracker:
         self._flush_seconds = float(cfg_tracking.flush_seconds)  # read once: metric() is hot
         self._last_flush = time.monotonic()
         self._example = None  # a few training examples (rows) for the logged model
-        self._last_step = 0
+        self._last_step, self._final = 0, {}  # the last step and its metrics
 
     def start(self, run_name=None, tags=None, parent_run_id=None):
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -245,7 +245,11 @@ class Tracker:
         from mlflow.entities import Metric
 
         points = [Metric(k, v, ts, s) for k, v, ts, s in self._buffer]
-        self._last_step = max([self._last_step, *(p.step for p in points)])
+        for k, v, ts, s in self._buffer:  # the values at the last step: linked to the model
+            if s >= self._last_step:
+                if s > self._last_step:
+                    self._last_step, self._final = s, {}
+                self._final[k] = (v, ts, s)
         for i in range(0, len(points), MAX_METRICS_PER_CALL):
             self.client.log_batch(self.run_id, metrics=points[i:i + MAX_METRICS_PER_CALL])
         self._buffer.clear()
@@ -285,8 +289,9 @@ class Tracker:
 
         with np.load(parameters_npz, allow_pickle=False) as f:
             parameters = {k: f[k] for k in f.files}
-        model_id = model.log_network(self.experiment_id, self.run_id, parameters_npz, parameters, activation,
-                                     self._example, self._last_step)
+        model_id = model.log_network(self.client, self.experiment_id, self.run_id,
+                                     parameters_npz, parameters, activation, self._example,
+                                     self._final)
         name = getattr(self.cfg, "register", None)
         if name:
             uri, version = model.register(self.client, model_id, self.run_id, name)
