@@ -39,11 +39,13 @@ from dnn import ModelSettings, Trainer, TrainSettings  # noqa: E402
 from search.run.cv import Lockstep, Stacked, choose_method, fold_splits  # noqa: E402
 
 
-def stacked_flops(dims, m, F):
-    """FLOPs of the products of one stacked full-batch iteration (all m columns per fold)."""
+def stacked_flops(dims, m, F, batch_size):
+    """FLOPs of the products of one stacked iteration: in full batch every fold computes on
+    all m columns (its held-out ones masked), with mini-batches on its own m (F-1)/F."""
+    columns = m if batch_size is None else m * (F - 1) / F
     flops = 0
     for l in range(1, len(dims)):
-        flops += 2 * F * dims[l] * dims[l - 1] * m * (2 if l == 1 else 3)
+        flops += 2 * F * dims[l] * dims[l - 1] * columns * (2 if l == 1 else 3)
     return flops
 
 
@@ -94,7 +96,7 @@ def main(argv=None):
                 t = compare({**steps, "peak": peak_step}, iters, args.rounds)
                 peak = peak_flops / t["peak"] / 1e9
                 dims = [X.shape[0], *hidden, Y.shape[0]]
-                frac = stacked_flops(dims, X.shape[1], args.folds) / t["stacked"] / 1e9 / peak
+                frac = stacked_flops(dims, X.shape[1], args.folds, args.batch_size) / t["stacked"] / 1e9 / peak
                 print(f"{name:30} {dtype:8} {t['plain'] * 1e3:8.1f} {t['lockstep'] * 1e3:9.1f} "
                       f"{t['stacked'] * 1e3:8.1f} {t['stacked'] / t['plain']:9.2f} "
                       f"{t['lockstep'] / t['stacked']:8.2f} {frac:9.1%} {peak:9.1f} "

@@ -56,17 +56,21 @@ def first_layer_layout(W1):
 
 
 class GatheredColumns(NamedTuple):
-    """Each fold's own columns, gathered: X_f of shape (F, n_x, c)."""
+    """Each fold's own columns, gathered as rows: XT_f (F, c, n_x), examples contiguous.
+    The products run in SharedColumns' orientation, per fold."""
 
-    X_f: np.ndarray  # (F, n_x, c)
+    XT_f: np.ndarray  # (F, c, n_x)
 
     def product(self, W1):
-        return np.matmul(W1, self.X_f)  # (F, n1, n_x) @ (F, n_x, c) -> (F, n1, c)
+        Z1T = np.matmul(self.XT_f, W1.transpose(0, 2, 1))  # (F, c, n_x) @ (F, n_x, n1)
+        return Z1T.transpose(0, 2, 1)  # a view: (F, n1, c)
 
     def gradient(self, dZ1):
         F, n1, _ = dZ1.shape
-        dW1 = first_layer_layout(np.empty((F, n1, self.X_f.shape[1]), dZ1.dtype))
-        return np.matmul(dZ1, self.X_f.transpose(0, 2, 1), out=dW1)  # (F, n1, c) @ (F, c, n_x)
+        n_x = self.XT_f.shape[2]
+        dW1T = np.empty((n_x, F, n1), dZ1.dtype).transpose(1, 0, 2)  # first_layer_layout
+        np.matmul(self.XT_f.transpose(0, 2, 1), dZ1.transpose(0, 2, 1), out=dW1T)  # (F, n_x, c) @ (F, c, n1)
+        return dW1T.transpose(0, 2, 1)  # a view: (F, n1, n_x)
 
 
 class StackedCache(NamedTuple):

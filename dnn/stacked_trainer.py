@@ -110,9 +110,8 @@ class StackedTrainer:
         mask = np.zeros((len(picks), 1, c), bool)
         for j, p in enumerate(picks):
             take[j, :len(p)], mask[j, 0, :len(p)] = p, True
-        X_f = self.XT[take].transpose(0, 2, 1)  # (F, c, n_x) rows gathered -> (F, n_x, c)
-        Y_f = self.YT[take].transpose(0, 2, 1)
-        return GatheredColumns(X_f), Y_f, mask, [slice(0, len(p)) for p in picks]
+        Y_f = self.YT[take].transpose(0, 2, 1)  # (F, c, n_y) rows gathered -> (F, n_y, c)
+        return GatheredColumns(self.XT[take]), Y_f, mask, [slice(0, len(p)) for p in picks]
 
     def evaluate(self, columns, prefix=""):
         """[{prefix+"cost", prefix+"accuracy"}] of each fold f on its columns[f] of X."""

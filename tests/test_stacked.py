@@ -56,7 +56,7 @@ def stacked(layout, X, Y, columns, params, activation, output, lambd, keep_prob)
         for f, cf in enumerate(columns):
             take[f, :len(cf)] = cf
         where = [slice(0, len(cf)) for cf in columns]
-        cols, Ys = GatheredColumns(X.T[take].transpose(0, 2, 1)), Y.T[take].transpose(0, 2, 1)
+        cols, Ys = GatheredColumns(X.T[take]), Y.T[take].transpose(0, 2, 1)
     for f, w in enumerate(where):
         mask[f, 0, w] = True
 

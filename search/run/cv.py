@@ -1,4 +1,4 @@
-"""Cross-validation of one config: K stratified folds (x R repeats) trained in lockstep.
+"""Cross-validation of one config: K stratified folds (x R repeats) trained together.
 
 The folds are cut from the training data only (the training split plus any validation
 split; never the test split). Every iteration advances all fold trainings by one step, so
@@ -88,7 +88,7 @@ class Stacked(StackedTrainer):
 
 
 def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None):
-    """Train every fold in lockstep. callback(i, mean_cost, mean_metrics, fold_metrics) after
+    """Train every fold, all advancing one iteration at a time. callback(i, mean_cost, mean_metrics, fold_metrics) after
     each iteration; returning True stops all folds. method: "stacked", "lockstep" or None
     (choose_method). Returns (mean costs, finals, parameters of each fold, per-fold finals)."""
     X, Y, y = training_pool(data)
