@@ -20,6 +20,7 @@ RETRY_OF = "retry_of"                # trial: the number of the trial it retries
 FAIL_REASON = "fail_reason"          # trial (FAIL): why it failed
 END_REASON = "reason"                # trial (PRUNED, ...): why it ended early
 METRICS = "metrics"                  # trial: every final metric of its run
+WORKERS = "workers_started"          # study: how many workers have joined it, ever
 
 WORKER_DIED = "worker died (no heartbeat)"
 INTERRUPTED = "interrupted"
@@ -82,6 +83,15 @@ def claim_refit(study, number, lock):
 def set_refit_done(study, mark):
     """mark: {"trial", "run_id", test metrics...} of the finished refit."""
     study.set_user_attr(REFIT, mark)
+
+
+def next_worker_slot(study, lock):
+    """A number no other worker of the study, in any launcher on any host, ever gets:
+    0, 1, 2, ... in the order they join (lock: the study's ask lock)."""
+    with lock:
+        slot = study.user_attrs.get(WORKERS, 0)
+        study.set_user_attr(WORKERS, slot + 1)
+    return slot
 
 
 # -- trial: run, owner, retry, end -------------------------------------------------------------

@@ -3,8 +3,9 @@ import sys
 
 from hydra.core.hydra_config import HydraConfig
 
-from search.cli.common import hydra_task, fail, run_hydra_app
+from search.cli.common import EXIT_FAILED, hydra_task, fail, run_hydra_app
 from search.config import ConfigError
+from search.storage.diskfull import DiskFull
 
 
 @hydra_task
@@ -32,6 +33,8 @@ def sweep_task(cfg):
         code = sweep(cfg, dims, base)
     except ConfigError as e:
         fail(str(e))
+    except DiskFull as e:
+        fail(str(e), EXIT_FAILED)
     if code:
         sys.exit(code)
 

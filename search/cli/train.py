@@ -1,5 +1,6 @@
 """dnn-train: one Hydra-composed training run, tracked in MLflow; with --multirun, one run
-per job, each labelled with its overrides, and a table of them all at the end."""
+per job, each labelled with its overrides, and a table of them all at the end. SIGTERM and
+Ctrl-C close the run KILLED (search.cli.signals)."""
 import contextlib
 import io
 import re
@@ -10,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
 from search.cli.common import EXIT_FAILED, fail, hydra_task, run_hydra_app
+from search.cli.signals import Stopped, exit_stopped, received, stop_at_signal, stop_on_signals
 from search.config import ConfigError, check_run_config
 
 JOBS = []          # (label, run id, metrics) of each job of this process's multirun
@@ -33,13 +35,21 @@ def train_task(cfg):
         SWEEP_DIRS.add(hydra.sweep.dir)
         label = " ".join(overrides) or "(defaults)"
         print(f"\n[job {hydra.job.num}] {label}", flush=True)
+    if received:
+        exit_stopped()
+    run_ids = []
     try:
-        result = train_run(cfg, overrides, progress=True)
+        result = train_run(cfg, overrides, progress=True, on_step=stop_at_signal,
+                           on_start=run_ids.append)
+    except Stopped:
+        exit_stopped(run_ids[0] if run_ids else None)
     except (DataError, ConfigError, ValueError) as e:
         fail(str(e))
     except DivergenceError as e:
         fail(str(e), EXIT_FAILED)
     print_summary(cfg, result)
+    if received:  # came after the last iteration: the run is complete and FINISHED
+        exit_stopped(result.run_id, finished=True)
     if multirun:
         JOBS.append((f"{hydra.job.num}", label, result.run_id, dict(result.metrics)))
     return result.metrics.get("val_cost", result.metrics.get("test_cost"))
@@ -96,6 +106,7 @@ def show_help():
 def main():
     if {"--help", "-h"} & set(sys.argv[1:]):
         return show_help()
+    stop_on_signals()
     try:
         run_hydra_app(train_task, "config", "dnn-train")
     finally:

@@ -25,7 +25,9 @@ from search.study.definition import check_definition, data_digest, study_definit
 from search.study.stopping import stop_reason
 from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
                                 recover_dead_trials, started, trained_finished)
-from search.study.worker import STOP, stop_on_signals, worker_entry, worker_loop
+from search.storage.diskfull import DiskFull, fullest
+from search.study.worker import (DISK_FULL_EXIT, STOP, stop_on_signals, worker_entry,
+                                 worker_loop)
 
 RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
 
@@ -95,7 +97,10 @@ def run_workers(cfg, dims, base_overrides, deadline, procs):
     """Run the one in-process worker, or wait for the spawned ones; KeyboardInterrupt once
     a stop was asked for (Ctrl-C or SIGTERM)."""
     if not procs:
-        worker_loop(cfg, dims, base_overrides, deadline)
+        try:
+            worker_loop(cfg, dims, base_overrides, deadline)
+        except DiskFull:
+            raise DiskFull(fullest(store_paths(cfg))) from None
         if STOP.is_set():  # stopped between two trials
             raise KeyboardInterrupt
         return
@@ -106,6 +111,8 @@ def run_workers(cfg, dims, base_overrides, deadline, procs):
         alive = [p for p in procs if p.is_alive()]
         if not alive:
             break
+        if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+            STOP.set()  # no space for a store: stop the others, say it once
         if STOP.is_set() and forwarded is None:
             for p in alive:  # Ctrl-C reached them too; SIGTERM covers a kill of this process
                 os.kill(p.pid, signal.SIGTERM)
@@ -116,8 +123,23 @@ def run_workers(cfg, dims, base_overrides, deadline, procs):
                 p.join(timeout=5)
             break
         wait_any([p.sentinel for p in alive], timeout=1.0)
+    if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+        raise DiskFull(fullest(store_paths(cfg)))
     if STOP.is_set():
         raise KeyboardInterrupt
+
+
+def store_paths(cfg):
+    """The local files a sweep writes: the study's journal, the MLflow store, artifacts."""
+    from search.storage.journal import journal_path
+    from search.storage.urls import is_rdb, sqlite_path
+    from search.tracking.client import tracking_uri
+
+    paths = [] if is_rdb(cfg.search.storage) else [str(journal_path(cfg.search.storage))]
+    mlflow_db = sqlite_path(tracking_uri(cfg.tracking))
+    if mlflow_db:
+        paths.append(mlflow_db)
+    return paths or ["."]
 
 
 def refit_best(cfg, study, dims, parent_run_id):

@@ -15,8 +15,10 @@ from search import links
 from search.storage.locks import ask_lock
 from search.storage.owners import Heartbeat
 from search.study.stopping import stop_reason
-from search.study.study import (PrunedRun, as_list, base_run_config, close_dead_trial, open_study,
-                          quiet_optuna, recover_dead_trials, started)
+from search.study.study import (PrunedRun, as_list, base_run_config, close_dead_trial,
+                                make_sampler, open_study, quiet_optuna, recover_dead_trials,
+                                started)
+from search.storage.diskfull import DiskFull, is_disk_full
 
 
 STOP = threading.Event()
@@ -37,6 +39,32 @@ def stop_on_signals():
         STOP.set()
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def stop_when_launcher_dies():
+    """A worker whose launcher died (kill -9) stops at its next safe point, closing its
+    trial and run as for Ctrl-C: Linux sends it SIGTERM when its parent dies (prctl
+    PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    import ctypes
+    import multiprocessing
+    import os
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent.pid:  # died before the signal was armed
+        STOP.set()
+    elif not armed:
+        def watch():
+            while os.getppid() == parent.pid and not STOP.wait(1.0):
+                pass
+            STOP.set()
+        threading.Thread(target=watch, daemon=True, name="launcher-watch").start()
 
 
 def trial_values(result, metrics, seconds):
@@ -65,8 +93,6 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
     search = cfg.search
     metrics = as_list(search.metric)
     links.mark_owner(trial)
-    values = space_mod.suggest(trial, dims)
-    trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
     run_ids = []
 
     def on_start(run_id):
@@ -80,6 +106,10 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     start = time.perf_counter()
     try:
+        # Sampling is part of the trial: a dimension Optuna cannot sample (high=inf), or
+        # whose kind changed since the study began, fails this trial with its reason.
+        values = space_mod.suggest(trial, dims)
+        trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
         check_run_config(trial_cfg)
         result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
@@ -96,7 +126,11 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
         state, reason = optuna.trial.TrialState.PRUNED, str(e)
     except (DivergenceError, ConfigError, ValueError, FloatingPointError) as e:
         reason = str(e)
+    except DiskFull:
+        raise  # the sweep stops; re-running it once there is space closes this trial
     except Exception as e:  # noqa: BLE001 - a crash inside one trial: record it, go on
+        if is_disk_full(e):
+            raise DiskFull(getattr(e, "filename", None)) from None
         reason = f"{type(e).__name__}: {e}"
     exhausted = _tell(study, trial, state, values_out, reason)
     if run_ids:
@@ -122,10 +156,12 @@ def _tell(study, trial, state, values, reason):
     return False
 
 
-def distinct_sampler_seed(cfg, index):
+def distinct_sampler_seed(cfg, slot):
     """The same sampler seed in every worker would sample the same "random" start-up
-    trials N times: offset it by the worker's rank, and for a study shared by several
-    machines (an RDB storage) by a hash of the host name as well."""
+    trials again: offset it by the worker's slot in the study (search.links: unique
+    among all workers that ever joined it, in any launcher), and for a study shared by
+    several machines (an RDB storage, which may lack a shared lock) by a hash of the host
+    name as well. The study's first worker keeps the seed as given."""
     import socket
     import zlib
 
@@ -136,17 +172,17 @@ def distinct_sampler_seed(cfg, index):
     seed = OmegaConf.select(cfg, "search.sampler.seed")
     if not isinstance(seed, int):
         return cfg
-    if is_rdb(cfg.search.storage):
+    if is_rdb(cfg.search.storage) and slot:
         seed += zlib.crc32(socket.gethostname().encode()) % 100_000
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the caller's stays
-    cfg.search.sampler.seed = seed + index
+    cfg.search.sampler.seed = (seed + slot) % 2**32
     return cfg
 
 
 def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0):
     """Run trials until the study has search.n_trials of them (or the deadline passes);
-    index is the worker's rank among this machine's workers."""
-    cfg = distinct_sampler_seed(cfg, index)
+    index is the worker's rank among this machine's workers (its sampler stream comes
+    from its slot in the study instead: see distinct_sampler_seed)."""
     if threads:
         from threadpoolctl import threadpool_limits
         threadpool_limits(threads)
@@ -154,6 +190,9 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
     quiet_optuna()
     search = cfg.search
     study = open_study(cfg, dims)
+    seeded = distinct_sampler_seed(cfg, links.next_worker_slot(study, ask_lock(search.storage)))
+    if seeded is not cfg:
+        study.sampler = make_sampler(seeded.search, dims)
     parent_run_id = parent_run_of(study)
     done = 0
     while (deadline is None or time.time() < deadline) and not STOP.is_set():
@@ -208,7 +247,13 @@ def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
 
     show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do
     stop_on_signals()
+    stop_when_launcher_dies()
     try:
         worker_loop(OmegaConf.create(cfg_yaml), dims, base_overrides, deadline, threads, index)
     except KeyboardInterrupt:
         pass
+    except DiskFull:
+        raise SystemExit(DISK_FULL_EXIT) from None  # the launcher says it, in one line
+
+
+DISK_FULL_EXIT = 28  # ENOSPC: a worker's exit status when a store's disk is full

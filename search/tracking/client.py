@@ -111,7 +111,42 @@ def client_for(cfg_tracking):
     from search.storage.locks import file_lock
 
     with file_lock(path + ".lock"):
-        return MlflowClient(tracking_uri=uri)
+        _create_store(MlflowClient, path)
+        return _made(MlflowClient, uri)
+
+
+def _create_store(client_class, path):
+    """Make a new SQLite store whole, then put it in place. MLflow's migrations are not
+    safe against another client (a notebook, dnn-ui, mlflow ui) creating the same new
+    store at once: they are run on a file of our own, linked to path only if path is still
+    free (else the other client's store is used)."""
+    if os.path.exists(path):
+        return
+    new = f"{path}.new-{os.getpid()}"
+    try:
+        client_class(tracking_uri=f"sqlite:///{os.path.abspath(new)}")
+        os.link(new, path)
+    except FileExistsError:
+        pass
+    finally:
+        if os.path.exists(new):
+            os.unlink(new)
+
+
+def _made(client_class, uri):
+    """client_class(uri), its store's tables made. Another MLflow client (a notebook,
+    dnn-ui, mlflow ui) creating the same new SQLite store at once makes MLflow's migrations
+    here fail ('table ... already exists', or alembic finding no version row): wait and try
+    again; the other one has made the tables by then."""
+    from search.storage.retry import Retry, error_chain
+
+    def half_made(exc):
+        return any(m in str(e) for e in error_chain(exc)
+                   for m in ("already exists", "Online migration expected to match one row",
+                             "no such table"))
+
+    return Retry(budget=60, first_delay=0.2, transient=half_made, quiet=True)(
+        client_class, tracking_uri=uri)
 
 
 # MLflow 3's UI opens an experiment on its GenAI overview (traces) unless the experiment
