@@ -130,10 +130,10 @@ class FlushTimer:
     while dnn.fit runs (the periodic ones, by tracking.flush_seconds)."""
 
     def __init__(self, timer_ref):
-        import search.tracking.client
+        import search.tracking.runs
 
-        self.cls, self.orig, self.timer_ref = search.tracking.client.Tracker, \
-            search.tracking.client.Tracker.flush, timer_ref
+        self.cls, self.orig, self.timer_ref = search.tracking.runs.Tracker, \
+            search.tracking.runs.Tracker.flush, timer_ref
         self.reset()
         outer = self
 

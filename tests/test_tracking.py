@@ -12,6 +12,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from helpers import run_cli
 from search.tracking import client as tracking
+from search.tracking.runs import Tracker
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_experiments_open_on_their_runs_in_the_ui(cfg):
 
 def test_runs_carry_mlflows_source_and_user(cfg, monkeypatch):
     monkeypatch.setattr("sys.argv", ["/usr/local/bin/dnn-sweep", "search.n_trials=3"])
-    tracker = tracking.Tracker(cfg)
+    tracker = Tracker(cfg)
     run_id = tracker.start("r")
     tracker.end()
     tags = MlflowClient(cfg.uri).get_run(run_id).data.tags
@@ -50,7 +51,7 @@ def test_runs_carry_mlflows_source_and_user(cfg, monkeypatch):
 
 
 def test_browse_hint_names_the_local_ui_page(cfg):
-    tracker = tracking.Tracker(cfg)
+    tracker = Tracker(cfg)
     run_id = tracker.start("r")
     tracker.end()
     exp = MlflowClient(cfg.uri).get_run(run_id).info.experiment_id

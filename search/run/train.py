@@ -88,7 +88,7 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
     data, eval_split, evaluation = load_run_data(cfg)
     if cv_folds(cfg):
         eval_split, evaluation = "val", None  # validated on the folds of the training data
-    from search.tracking.client import Tracker
+    from search.tracking.runs import Tracker
 
     tracker = Tracker(cfg.tracking, experiment)
     run_tags = {"seed": cfg.train.seed, **(tags or {})}
