@@ -484,33 +484,49 @@ def test_two_launchers_of_one_study_draw_their_own_trials(tmp_path):
 
 # --------------------------------------------------------------------- launcher kill -9
 
-def test_workers_of_a_launcher_killed_with_kill_9_stop_and_close_their_trials(tmp_path):
+def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the_total(tmp_path):
+    """kill -9 of the launcher: its workers stop at their next iteration (parent-death
+    signal), closing their trials (FAIL "interrupted") and runs (KILLED); the same command
+    run again finds nothing running elsewhere, closes the parent run and reaches the total."""
     n_trials = 3
     args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
-            "train.num_iterations=200000", "train.eval_every=1000"]
+            "train.num_iterations=5000", "train.eval_every=500"]
     sweep = Sweep(tmp_path, *args)
     try:
         def in_flight():
             running = [t for t in load_trials(tmp_path) if t.state == S.RUNNING
                        and t.user_attrs.get("mlflow_run_id")]
             return running if len(running) == 2 else None
-        running = wait_for(in_flight, DEADLINE, "both workers inside a trial")
+        running = wait_for(in_flight, DEADLINE, "both workers inside a trial", every=0.2)
         os.kill(sweep.pid, signal.SIGKILL)  # the launcher only: its workers are orphans
+        killed_at = time.monotonic()
 
         def workers_gone():
             return all(not os.path.exists(f"/proc/{pid_of(t.user_attrs['owner'])}")
                        for t in running)
-        wait_for(workers_gone, 120, "the orphaned workers to stop")
+        wait_for(workers_gone, 120, "the orphaned workers to stop", every=0.2)
+        print(f"\norphaned workers gone {time.monotonic() - killed_at:.1f} s after kill -9")
         trials = {t.number: t for t in load_trials(tmp_path)}
         for t in running:
             assert trials[t.number].state == S.FAIL
             assert trials[t.number].user_attrs["fail_reason"] == "interrupted"
             assert client_of(tmp_path).get_run(t.user_attrs["mlflow_run_id"]).info.status \
                 == "KILLED"
+        parents, _ = split_runs(client_of(tmp_path))
+        assert [p.info.status for p in parents] == ["RUNNING"], "its launcher died"
     finally:
         sweep.kill()
+
+    again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)  # the same command
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert "running elsewhere" not in again.stdout + again.stderr
     trials = load_trials(tmp_path)
-    assert not [t.number for t in trials if t.state == S.RUNNING], "no trial left RUNNING"
+    assert len(counted(trials)) == n_trials, "the study reaches its total"
+    retries = assert_retries_repeat_their_trial(trials)
+    assert {r.user_attrs["retry_of"] for r in retries} == {t.number for t in running}
+    parent, _ = assert_one_run_per_trial(tmp_path, trials)
+    assert parent.info.status == "FINISHED"
+    assert_nothing_left_running(tmp_path)
 
 
 # ------------------------------------------------------------------------ torn journal

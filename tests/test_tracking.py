@@ -39,6 +39,30 @@ def test_experiments_open_on_their_runs_in_the_ui(cfg):
         f"http://127.0.0.1:5000/#/experiments/{new}/runs?workflowType=machine_learning")
 
 
+
+def test_a_database_error_reaches_the_caller_alone_without_mlflows_traceback_log(cfg, tmp_path):
+    """MLflow logs a SQLAlchemy OperationalError (a full disk, for one) with its traceback
+    at ERROR before raising it; the raised error is reported in one line, the log is not."""
+    import logging
+    import sqlite3
+
+    from mlflow.exceptions import MlflowException
+
+    client = tracking.client_for(cfg)
+    client.search_experiments()  # the store is made
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:  # an OperationalError on next read
+        db.execute("ALTER TABLE experiments RENAME TO experiments_gone")
+    records = []
+    seen = logging.Handler()
+    seen.emit = records.append
+    logging.getLogger("mlflow.store.db.utils").addHandler(seen)
+    try:
+        with pytest.raises(MlflowException, match="no such table: experiments"):
+            client.search_experiments()
+    finally:
+        logging.getLogger("mlflow.store.db.utils").removeHandler(seen)
+    assert records == [], [r.getMessage()[:200] for r in records]
+
 def test_runs_carry_mlflows_source_and_user(cfg, monkeypatch):
     monkeypatch.setattr("sys.argv", ["/usr/local/bin/dnn-sweep", "search.n_trials=3"])
     tracker = Tracker(cfg)

@@ -70,13 +70,17 @@ def freeze_imported_heap():
 
 def quiet_libraries():
     """MLflow's INFO lines (a new store's "Creating initial MLflow database tables"),
-    alembic's migration steps: our own lines say what happens; their warnings still show."""
+    alembic's migration steps: our own lines say what happens; their warnings still show.
+    MLflow's database layer logs every SQLAlchemy OperationalError (a full disk, a locked
+    or unreachable database) with its traceback at ERROR, then raises it: the raised error
+    is ours to report, in one line, so that log is silenced."""
     import logging
 
     import mlflow  # noqa: F401 - it sets its loggers' levels when imported: set ours after
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def client_for(cfg_tracking):
