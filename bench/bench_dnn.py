@@ -40,8 +40,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dnn import compute_cost, initialize_parameters, model_backward, model_forward  # noqa: E402
-from dnn import output_logits, update_parameters  # noqa: E402
+from dnn import ModelSettings, Trainer, TrainSettings, initialize_parameters  # noqa: E402
 from common import cat_dir  # noqa: E402
 
 try:
@@ -77,18 +76,13 @@ def wide_data(rng):
 # ---------------------------------------------------------------- one iteration, each library
 
 def dnn_runner(X, Y, layer_dims, dtype):
-    """A closure doing one fit() iteration of dnn, on its own parameters."""
-    X, Y = X.astype(dtype), Y.astype(dtype)
-    output = "sigmoid" if Y.shape[0] == 1 else "softmax"
-    parameters = initialize_parameters(layer_dims, "course", seed=1, dtype=dtype)
+    """A closure doing one fit() iteration of dnn (Trainer.step), on its own parameters."""
+    model = ModelSettings(list(layer_dims[1:-1]), "relu", "course")
+    train = TrainSettings(learning_rate=LEARNING_RATE, num_iterations=10 ** 9, dtype=dtype)
+    trainer = Trainer(X, Y, model, train)
 
     def step():
-        with np.errstate(over="ignore", invalid="ignore"):  # as in fit()
-            AL, caches = model_forward(X, parameters, "relu", output)
-            cost = compute_cost(output_logits(caches), Y)
-            grads = model_backward(AL, Y, caches, "relu")
-            update_parameters(parameters, grads, LEARNING_RATE)
-        return cost
+        return trainer.step()[0]
 
     return step
 
