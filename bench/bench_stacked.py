@@ -33,7 +33,8 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_dnn import blas_description, compare, course_data, numpy_blas_threads, peak_runner  # noqa: E402
+from bench_dnn import (blas_description, compare, course_data, numpy_blas_threads,  # noqa: E402
+                       peak_runner)
 from common import load1  # noqa: E402
 from dnn import ModelSettings, Trainer, TrainSettings  # noqa: E402
 from search.run.cv import Lockstep, Stacked, choose_method, fold_splits  # noqa: E402
@@ -69,7 +70,7 @@ def main(argv=None):
     p.add_argument("--iters-a", type=int, default=10, help="iterations per block, (a)")
     p.add_argument("--iters-b", type=int, default=1, help="iterations per block, (b)")
     p.add_argument("--dtypes", default="float64,float32")
-    p.add_argument("--cases", default="a,b")
+    p.add_argument("--cases", default="a,b", help="a,b (default); a64,a128,c32,c128: the line")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=None)
     args = p.parse_args(argv)
@@ -79,8 +80,15 @@ def main(argv=None):
     Xa, Ya, src = course_data(rng)
     Xb = rng.rand(784, 10_000)
     Yb = np.eye(10)[:, rng.randint(0, 10, 10_000)]
+    Xc = rng.rand(784, 2000)
+    Yc = np.eye(10)[:, rng.randint(0, 10, 2000)]
     cases = {"a": ("(a) [12288,20,7,5,1] m=209", Xa, Ya, [20, 7, 5], args.iters_a),
-             "b": ("(b) [784,256,128,10] m=10000", Xb, Yb, [256, 128], args.iters_b)}
+             "b": ("(b) [784,256,128,10] m=10000", Xb, Yb, [256, 128], args.iters_b),
+             # where the line between stacked and lockstep lies:
+             "a64": ("[12288,64,7,5,1] m=209", Xa, Ya, [64, 7, 5], args.iters_a),
+             "a128": ("[12288,128,7,5,1] m=209", Xa, Ya, [128, 7, 5], args.iters_b),
+             "c32": ("[784,32,16,10] m=2000", Xc, Yc, [32, 16], args.iters_a),
+             "c128": ("[784,128,64,10] m=2000", Xc, Yc, [128, 64], args.iters_b)}
     print(f"numpy {np.__version__}; BLAS: {blas_description()}; cores {os.cpu_count()}")
     print(f"data (a): {src}; K={args.folds} folds; batch_size={args.batch_size}; "
           f"{args.rounds} rounds, median ms per iteration; load average (1 min) {load1():.2f}")
@@ -96,7 +104,8 @@ def main(argv=None):
                 t = compare({**steps, "peak": peak_step}, iters, args.rounds)
                 peak = peak_flops / t["peak"] / 1e9
                 dims = [X.shape[0], *hidden, Y.shape[0]]
-                frac = stacked_flops(dims, X.shape[1], args.folds, args.batch_size) / t["stacked"] / 1e9 / peak
+                flops = stacked_flops(dims, X.shape[1], args.folds, args.batch_size)
+                frac = flops / t["stacked"] / 1e9 / peak
                 print(f"{name:30} {dtype:8} {t['plain'] * 1e3:8.1f} {t['lockstep'] * 1e3:9.1f} "
                       f"{t['stacked'] * 1e3:8.1f} {t['stacked'] / t['plain']:9.2f} "
                       f"{t['lockstep'] / t['stacked']:8.2f} {frac:9.1%} {peak:9.1f} "

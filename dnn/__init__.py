@@ -13,7 +13,8 @@ from dnn.train import DivergenceError, Trainer, accuracy, evaluate, fit, predict
 
 __version__ = "0.1.0"
 __all__ = [
-    "ModelSettings", "TrainSettings", "LinearCache", "LayerCache", "initialize_parameters", "linear_forward", "linear_backward", "linear_activation_forward",
+    "ModelSettings", "TrainSettings", "LinearCache", "LayerCache",
+    "initialize_parameters", "linear_forward", "linear_backward", "linear_activation_forward",
     "linear_activation_backward", "model_forward", "model_backward", "output_logits",
     "compute_cost", "l2_cost", "initialize_optimizer", "update_parameters", "fit", "predict",
     "predict_proba", "accuracy", "evaluate", "gradient_check", "DivergenceError", "Trainer",

@@ -73,6 +73,6 @@ def settings_from(model=None, train=None, **overrides):
     if unknown:
         raise TypeError(f"unknown setting(s) {sorted(unknown)}; allowed: "
                         f"{', '.join(MODEL_KEYS + TRAIN_KEYS)}")
-    model = replace(model or ModelSettings(), **{k: v for k, v in overrides.items() if k in MODEL_KEYS})
-    train = replace(train or TrainSettings(), **{k: v for k, v in overrides.items() if k in TRAIN_KEYS})
-    return model, train
+    pick = lambda keys: {k: v for k, v in overrides.items() if k in keys}  # noqa: E731
+    return (replace(model or ModelSettings(), **pick(MODEL_KEYS)),
+            replace(train or TrainSettings(), **pick(TRAIN_KEYS)))

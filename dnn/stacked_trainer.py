@@ -85,7 +85,8 @@ class StackedTrainer:
         def draw_mask(shape):  # each fold's dropout mask from its own stream, on its columns
             D = np.zeros(shape, bool)
             for j, f in enumerate(active):
-                D[j][:, where[j]] = self.rngs[f].random_sample((shape[1], int(m_b[j]))) < t.keep_prob
+                draw = self.rngs[f].random_sample((shape[1], int(m_b[j])))
+                D[j][:, where[j]] = draw < t.keep_prob
             return D
 
         AL, caches = stacked_forward(columns, P, self.model.activation, self.output,
@@ -116,8 +117,8 @@ class StackedTrainer:
     def evaluate(self, columns, prefix=""):
         """[{prefix+"cost", prefix+"accuracy"}] of each fold f on its columns[f] of X."""
         with np.errstate(over="ignore"):
-            AL, caches = stacked_forward(SharedColumns(self.X, self.XT), self.P, self.model.activation,
-                                         self.output)
+            AL, caches = stacked_forward(SharedColumns(self.X, self.XT), self.P,
+                                         self.model.activation, self.output)
         ZL = caches[-1].Z
         return [{prefix + "cost": compute_cost(ZL[f][:, c], self.Y[:, c]),
                  prefix + "accuracy": float(np.mean(labels_from(AL[f][:, c])

@@ -9,7 +9,7 @@ from dnn.initialize import initialize_parameters
 from dnn.fused import _model_backward_spending, _model_forward_inplace
 from dnn.model import output_logits
 from dnn.optimizers import initialize_optimizer, update_parameters
-from dnn.settings import DTYPES, ModelSettings, TrainSettings, settings_from  # noqa: F401
+from dnn.settings import ModelSettings, TrainSettings, settings_from
 
 
 
@@ -79,7 +79,8 @@ class Trainer:
         # exp overflow in sigmoid saturates correctly to 0 / 1; a NaN from a diverging
         # run is reported once, as DivergenceError, instead of as warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            cost = sum(self._batch_step(idx) for idx in mini_batches(m, self.train.batch_size, self.rng)) / m
+            batches = mini_batches(m, self.train.batch_size, self.rng)
+            cost = sum(self._batch_step(idx) for idx in batches) / m
             if not math.isfinite(cost):
                 raise DivergenceError(i, cost)
             self.costs.append(cost)

@@ -43,7 +43,10 @@ def test_stacked_and_lockstep_folds_agree(batch_size):
     (costs, finals, params, per_fold), ref = out["stacked"], out["lockstep"]
     assert costs == pytest.approx(ref[0], rel=1e-9) and len(costs) == 100
     assert finals == pytest.approx(ref[1], rel=1e-9, abs=1e-12)
-    flat = lambda nested: {f"{a}/{b}": v for a, d in nested.items() for b, v in d.items()}  # noqa: E731
+
+    def flat(nested):
+        return {f"{a}/{b}": v for a, d in nested.items() for b, v in d.items()}
+
     assert flat(per_fold) == pytest.approx(flat(ref[3]), rel=1e-9, abs=1e-12)
     assert list(per_fold) == [f"r{r}_fold_{k}" for r in (1, 2) for k in (1, 2, 3)]
     for k, v in ref[2].items():

@@ -106,3 +106,14 @@ def test_first_layer_layout_keeps_values_and_shape():
     laid = first_layer_layout(W1)
     np.testing.assert_array_equal(laid, W1)
     assert laid.base is not None and laid.base.flags.c_contiguous and laid.base.shape == (4, 6)
+
+
+@pytest.mark.parametrize("m", [5, 40])  # F n1 = 12 above and below m: both orientations
+def test_shared_products_equal_each_folds_own(m):
+    rng = np.random.RandomState(1)
+    X, W1, dZ1 = rng.randn(7, m), rng.randn(3, 4, 7), rng.randn(3, 4, m)
+    cols = SharedColumns(X, np.ascontiguousarray(X.T))
+    Z1, dW1 = cols.product(first_layer_layout(W1)), cols.gradient(dZ1)
+    for f in range(3):
+        np.testing.assert_allclose(Z1[f], W1[f] @ X, rtol=1e-13)
+        np.testing.assert_allclose(dW1[f], dZ1[f] @ X.T, rtol=1e-13)

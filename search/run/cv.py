@@ -88,9 +88,10 @@ class Stacked(StackedTrainer):
 
 
 def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None):
-    """Train every fold, all advancing one iteration at a time. callback(i, mean_cost, mean_metrics, fold_metrics) after
-    each iteration; returning True stops all folds. method: "stacked", "lockstep" or None
-    (choose_method). Returns (mean costs, finals, parameters of each fold, per-fold finals)."""
+    """Train every fold, all advancing one iteration at a time. callback(i, mean_cost,
+    mean_metrics, fold_metrics) after each iteration; returning True stops all folds.
+    method: "stacked", "lockstep" or None (choose_method). Returns (mean costs, finals,
+    parameters of each fold, per-fold finals)."""
     X, Y, y = training_pool(data)
     model, train = settings_from(**fit_kwargs)
     splits = fold_splits(y, folds, repeats, data_seed)
