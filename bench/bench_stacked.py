@@ -70,7 +70,7 @@ def main(argv=None):
     p.add_argument("--iters-a", type=int, default=10, help="iterations per block, (a)")
     p.add_argument("--iters-b", type=int, default=1, help="iterations per block, (b)")
     p.add_argument("--dtypes", default="float64,float32")
-    p.add_argument("--cases", default="a,b", help="a,b (default); a64,a128,c32,c128: the line")
+    p.add_argument("--cases", default="a,b", help="a,b (default); a64,a128,b64,c32,c128: the line")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=None)
     args = p.parse_args(argv)
@@ -87,6 +87,7 @@ def main(argv=None):
              # where the line between stacked and lockstep lies:
              "a64": ("[12288,64,7,5,1] m=209", Xa, Ya, [64, 7, 5], args.iters_a),
              "a128": ("[12288,128,7,5,1] m=209", Xa, Ya, [128, 7, 5], args.iters_b),
+             "b64": ("[784,64,32,10] m=10000", Xb, Yb, [64, 32], args.iters_b),
              "c32": ("[784,32,16,10] m=2000", Xc, Yc, [32, 16], args.iters_a),
              "c128": ("[784,128,64,10] m=2000", Xc, Yc, [128, 64], args.iters_b)}
     print(f"numpy {np.__version__}; BLAS: {blas_description()}; cores {os.cpu_count()}")

@@ -61,13 +61,14 @@ def test_stacked_and_lockstep_folds_agree(batch_size):
         assert flat(fold) == pytest.approx(flat(fold_ref), rel=1e-9, abs=1e-12)
 
 
-def test_choose_method_stacks_a_narrow_first_layer_not_a_wide_one():
+def test_choose_method_keeps_lockstep_for_a_wide_and_long_first_layer():
     from dnn import ModelSettings, TrainSettings
 
     full = TrainSettings()
     assert choose_method(12288, 209, ModelSettings([20, 7, 5]), full, 5) == "stacked"
+    assert choose_method(12288, 209, ModelSettings([128, 7, 5]), full, 5) == "stacked"
+    assert choose_method(784, 10000, ModelSettings([64, 32]), full, 5) == "stacked"
     assert choose_method(784, 10000, ModelSettings([256, 128]), full, 5) == "lockstep"
-    assert choose_method(2, 400, ModelSettings([128, 32]), full, 5) == "stacked"  # tiny
     batches = TrainSettings(batch_size=64)
     assert choose_method(784, 10000, ModelSettings([256, 128]), batches, 5) == "stacked"
 

@@ -43,22 +43,22 @@ def fold_splits(y, folds, repeats, seed):
 
 
 def choose_method(n_x, m, model, train, folds):
-    """"stacked" unless its full-batch form computes more than it saves.
+    """"stacked" unless the first hidden layer is both wide and long (full batch).
 
     With mini-batches each fold computes on its own batch either way: stacked runs the
     same products batched over the folds, in fewer calls. In full batch, stacked computes
     every layer on all m columns (a fold's own m (K-1)/K plus its held-out ones, masked),
     K/(K-1) the lockstep work, and in return reads X once for all folds in a first layer
-    F times taller. That pays when the first layer is narrow: its plain product is then
-    bound by reading X (n1 <= 64 here, see README: Cross-validation speed), or when the
-    network is so small that per-call overhead dominates (under 10^7 multiply-adds per
-    fold and iteration).
+    F times taller: a narrow first layer's product goes from memory-bound to
+    compute-bound. Measured (bench/bench_stacked.py, README: Cross-validation speed):
+    stacked is 1.2-4.6x faster up to n1 = 128 units on m <= 2,000 columns and 1.35x with
+    n1 = 64 on 10,000, but 0.55-0.8x as fast with n1 = 256 on 10,000 (stacked arrays of
+    F x 20 MB). So lockstep is kept when n1 > 64 and n1 m > 10^6.
     """
-    dims = [n_x, *model.hidden_units]
-    work = m * sum(a * b for a, b in zip(dims, dims[1:]))
+    n1 = model.hidden_units[0]
     if train.batch_size is not None and train.batch_size < m * (folds - 1) // folds:
         return "stacked"
-    return "stacked" if model.hidden_units[0] <= 64 or work < 1e7 else "lockstep"
+    return "lockstep" if n1 > 64 and n1 * m > 1e6 else "stacked"
 
 
 class Lockstep:
