@@ -3,12 +3,16 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from search.config import ConfigError
-from search.study.space import (apply_values, as_overrides, check_space, dimensions, suggest,
-                          values_from_params)
+from search.config import ConfigError, check_run_config
+from search.config.space import check_space as check_space_against
+from search.study.space import apply_values, as_overrides, dimensions, suggest, values_from_params
 
 RUN = OmegaConf.create({"model": {"hidden_units": [8, 4], "activation": "tanh"},
                         "train": {"learning_rate": 0.3, "batch_size": None}})
+
+
+def check_space(space, run_cfg):
+    return check_space_against(space, run_cfg, check_run_config)
 SPACE = OmegaConf.create({
     "train": {"learning_rate": {"type": "float", "low": 1e-3, "high": 1.0, "log": True},
               "batch_size": {"type": "categorical", "choices": [None, 64]}},
@@ -55,12 +59,12 @@ def test_a_removed_dimension_is_absent():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"train": {"learning_rate": {"type": "normal", "low": 0, "high": 1}}}, "unknown type 'normal'"),
-    ({"train": {"learning_rate": {"type": "float", "low": 1, "high": 0.1}}}, "low 1 is greater than high 0.1"),
+    ({"train": {"learning_rate": {"type": "normal", "low": 0, "high": 1}}}, "type='normal': must be one of float, int"),
+    ({"train": {"learning_rate": {"type": "float", "low": 1, "high": 0.1}}}, "low 1.0 is greater than high 0.1"),
     ({"train": {"learning_rate": {"type": "float", "low": 0, "high": 1, "log": True}}}, "log scale needs low > 0"),
-    ({"train": {"batch_size": {"type": "categorical", "choices": []}}}, "choices must be a non-empty list"),
+    ({"train": {"batch_size": {"type": "categorical", "choices": []}}}, "choices: must be a non-empty list"),
     ({"train": {"momentum": {"type": "float", "low": 0, "high": 1}}}, "'train.momentum' is not a key"),
-    ({"train": {"learning_rate": {"type": "float", "low": 0, "high": 1, "sigma": 2}}}, r"unknown key\(s\) \['sigma'\]"),
+    ({"train": {"learning_rate": {"type": "float", "low": 0, "high": 1, "sigma": 2}}}, "Key 'sigma' not in 'FloatDim'"),
     ({"model": {"hidden_units": {"type": "layers", "depth_low": 0, "depth_high": 2,
                                  "units_low": 1, "units_high": 4}}}, "at least 1"),
     ({}, "search.space is empty"),

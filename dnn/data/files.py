@@ -33,7 +33,23 @@ def _images_to_columns(x, y, path, prefix):
     if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise DataError(f"{path}: {prefix}_x {x.shape} and {prefix}_y {y.shape} do not "
                         "describe the same number of examples")
+    _check_finite(x, path, f"{prefix}_x")
+    _check_labels(y, path, f"{prefix}_y")
     return x.reshape(x.shape[0], -1).T / 255.0, y.astype(int)  # (n_x, m), pixels in [0, 1]
+
+
+def _check_finite(x, path, key):
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{path}: {key} must hold real numbers, got dtype {x.dtype}")
+    if not np.isfinite(x).all():
+        where = np.argwhere(~np.isfinite(x))[0]
+        raise DataError(f"{path}: {key} holds NaN or infinite values (first at index "
+                        f"{tuple(int(i) for i in where)})")
+
+
+def _check_labels(y, path, key):
+    if not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise DataError(f"{path}: {key} must hold integer class labels 0, 1, ...")
 
 
 def load_cat(dir, train_file="train_catvnoncat.h5", test_file="test_catvnoncat.h5"):
@@ -68,12 +84,13 @@ def load_npz(path):
             out += [None, None]
             continue
         x, y = arrays[xk], arrays[yk].ravel() if yk in arrays else None
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise DataError(f"{path}: {xk} must be an array of examples (m, ...) with m >= 1, "
+                            f"got shape {x.shape}")
         if y is None or x.shape[0] != y.shape[0]:
             raise DataError(f"{path}: {xk} {x.shape} and {yk} "
                             f"{None if y is None else y.shape} must have one label per example")
-        if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
-            raise DataError(f"{path}: {xk} must be finite numbers")
-        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise DataError(f"{path}: {yk} must hold integer class labels 0, 1, ...")
+        _check_finite(x, path, xk)
+        _check_labels(y, path, yk)
         out += [x.reshape(x.shape[0], -1).T.astype(float), y.astype(int)]
     return tuple(out)

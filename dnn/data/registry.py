@@ -3,9 +3,12 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from dnn.checks import check_choice, check_range
 from dnn.data import files, synthetic
+from dnn.data.memory import check_fits
+from dnn.data.settings import settings_of
 from dnn.data.split import one_hot, standardize as standardize_columns, train_val_split
+
+MAX_CLASSES = 1000  # labels are 0 .. n_classes - 1 with n_classes at most this
 
 
 class Dataset(NamedTuple):
@@ -22,7 +25,7 @@ class Dataset(NamedTuple):
 
 
 def _sklearn(loader_name):
-    def load(**_):
+    def load(seed):
         import sklearn.datasets  # bundled with scikit-learn: no download
 
         bunch = getattr(sklearn.datasets, loader_name)()
@@ -32,9 +35,8 @@ def _sklearn(loader_name):
 
 
 def _generated(fn):
-    def load(n_samples=400, noise=0.2, factor=0.5, seed=1, **_):
-        kwargs = {"factor": factor} if fn is synthetic.circles else {}
-        X, y = fn(n_samples=n_samples, noise=noise, seed=seed, **kwargs)
+    def load(seed, **options):
+        X, y = fn(seed=seed, **options)
         return X, y, None, None, ["0", "1"]
     return load
 
@@ -45,34 +47,50 @@ LOADERS = {
     "circles": _generated(synthetic.circles),
     "digits": _sklearn("load_digits"),
     "breast_cancer": _sklearn("load_breast_cancer"),
-    "cat": lambda dir=None, **_: files.load_cat(dir),
-    "npz": lambda path=None, **_: (*files.load_npz(path), None),
+    "cat": lambda seed, dir: files.load_cat(dir),
+    "npz": lambda seed, path: (*files.load_npz(path), None),
 }
 DATASETS = tuple(LOADERS)
 
 
-def load_dataset(name="moons", dir=None, path=None, n_samples=400, noise=0.2, factor=0.5,
-                 val_fraction=0.2, standardize=False, seed=1):
+def _n_classes(y, y_test, classes, source):
+    """The number of classes the labels define, checked against the examples and a cap
+    before any one-hot array is allocated."""
+    m, top = y.size, int(y.max())
+    if top >= min(m, MAX_CLASSES):
+        raise files.DataError(f"{source}: label {top} in y, but {m} examples can define at "
+                              f"most {min(m, MAX_CLASSES)} classes (labels 0..{min(m, MAX_CLASSES) - 1}"
+                              f"; at most {MAX_CLASSES} classes)")
+    n_classes = max(len(classes or ()), top + 1)
+    if y_test is not None and len(y_test) and int(y_test.max()) >= n_classes:
+        raise files.DataError(f"{source}: y_test has label {int(y_test.max())}, but the training "
+                              f"labels y define {n_classes} classes (0..{n_classes - 1})")
+    return n_classes
+
+
+def load_dataset(name="moons", val_fraction=None, standardize=None, seed=None, **options):
     """Load data set `name`, split a stratified validation part off the training data.
 
-    dir: folder of the course's HDF5 files (name=cat); path: a .npz (name=npz).
-    n_samples, noise, factor: generated sets. standardize: scale features with the
-    training split's mean and std (for tabular data).
+    The options and their defaults are those of the set's settings (dnn.data.settings):
+    dir for cat, path for npz, n_samples and noise for generated sets (and factor for
+    circles); val_fraction, standardize (scale features with the training split's mean
+    and std) and seed for all. An option the set does not take is refused.
     """
-    check_choice("data set", name, DATASETS)
-    check_range("val_fraction", val_fraction, 0, 1, high_open=True)
-    if name == "npz" and path is None:
+    given = {"val_fraction": val_fraction, "standardize": standardize, "seed": seed}
+    settings = settings_of(name, **{k: v for k, v in given.items() if v is not None}, **options)
+    if name == "npz" and settings.path is None:
         raise files.DataError("data.path is not set: point it at your .npz file")
-    X, y, X_test, y_test, classes = LOADERS[name](
-        dir=dir, path=path, n_samples=n_samples, noise=noise, factor=factor, seed=seed)
-    classes = classes or [str(c) for c in range(int(y.max()) + 1)]
-    n_classes = max(len(classes), int(y.max()) + 1)
-    if y_test is not None and len(y_test) and int(y_test.max()) >= n_classes:
-        raise files.DataError(f"{path}: y_test has label {int(y_test.max())}, but the training "
-                              f"labels y define {n_classes} classes (0..{n_classes - 1})")
-    train_idx, val_idx = train_val_split(y, val_fraction, seed)
+    X, y, X_test, y_test, classes = LOADERS[name](**settings.options())
+    source = settings.path if name == "npz" else settings.dir if name == "cat" else name
+    n_classes = _n_classes(y, y_test, classes, source)
+    classes = classes or [str(c) for c in range(n_classes)]
+    rows = 1 if n_classes <= 2 else n_classes
+    n_y = y.size + (0 if y_test is None else y_test.size)
+    check_fits(f"data set {name}: X {X.shape} and labels ({rows}, {n_y}) as float64",
+               2 * X.nbytes + rows * n_y * 8)
+    train_idx, val_idx = train_val_split(y, settings.val_fraction, settings.seed)
     X_train, X_val = X[:, train_idx], (X[:, val_idx] if len(val_idx) else None)
-    if standardize:
+    if settings.standardize:
         X_train, X_val, X_test = standardize_columns(X_train, X_val, X_test)
     encode = lambda labels: None if labels is None else one_hot(labels, n_classes)  # noqa: E731
     y_val = y[val_idx] if len(val_idx) else None

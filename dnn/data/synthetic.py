@@ -1,19 +1,26 @@
-"""Generated 2-D data sets: the course's planar flower, two moons, circles."""
+"""Generated 2-D data sets: the course's planar flower, two moons, circles.
+
+Their default options are those of dnn.data.settings (the data config's schema).
+"""
 import numpy as np
 
+from dnn.data.settings import CirclesSettings as _Circles, GeneratedSettings as _Generated
 
-def planar(n_samples=400, noise=0.2, seed=1):
+_N, _NOISE, _SEED = _Generated.n_samples, _Generated.noise, _Generated.seed
+
+
+def planar(n_samples=_N, noise=_NOISE, seed=_SEED):
     """The course's planar 'flower' (a=4 petals of radius 4 sin(4t)), generated as it does.
 
-    Returns X (2, m) and integer labels y (m,).
+    Returns X (2, m) and integer labels y (m,); an odd n_samples gives class 1 the extra point.
     """
     rng = np.random.RandomState(seed)
-    N = n_samples // 2  # points per class
+    sizes = (n_samples // 2, n_samples - n_samples // 2)  # points per class
     a = 4  # maximum ray of the flower
     X = np.zeros((n_samples, 2))
     y = np.zeros(n_samples, dtype=int)
-    for j in range(2):
-        ix = range(N * j, N * (j + 1))
+    for j, N in enumerate(sizes):
+        ix = range(sizes[0] * j, sizes[0] * j + N)
         t = np.linspace(j * 3.12, (j + 1) * 3.12, N) + rng.randn(N) * noise  # theta
         r = a * np.sin(4 * t) + rng.randn(N) * noise  # radius
         X[ix] = np.c_[r * np.sin(t), r * np.cos(t)]
@@ -21,7 +28,7 @@ def planar(n_samples=400, noise=0.2, seed=1):
     return X.T, y
 
 
-def moons(n_samples=400, noise=0.2, seed=1):
+def moons(n_samples=_N, noise=_NOISE, seed=_SEED):
     """Two interleaving half circles; X (2, m), y (m,)."""
     rng = np.random.RandomState(seed)
     n0 = n_samples // 2
@@ -35,7 +42,7 @@ def moons(n_samples=400, noise=0.2, seed=1):
     return X, y
 
 
-def circles(n_samples=400, noise=0.1, factor=0.5, seed=1):
+def circles(n_samples=_N, noise=_Circles.noise, factor=_Circles.factor, seed=_SEED):
     """A small circle inside a large one; X (2, m), y (m,) with 1 for the inner circle."""
     rng = np.random.RandomState(seed)
     n0 = n_samples // 2

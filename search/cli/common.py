@@ -1,6 +1,12 @@
-"""What the console scripts share: Hydra app wrapping, exit codes, one-line errors."""
+"""What the console scripts share: Hydra app wrapping, exit codes, one-line errors.
+
+A Hydra app's command line is composed and checked in-process (search.config.compose)
+before Hydra runs it: a bad override, option, key, type or range exits 2 in one line
+naming it, before anything is created. An exception escaping the task afterwards is a
+failure: one line naming it, exit 1. HYDRA_FULL_ERROR=1 shows the traceback of either.
+"""
+import functools
 import os
-import re
 import sys
 import traceback
 
@@ -21,119 +27,69 @@ def fail(message, code=EXIT_BAD_INPUT):
     raise Exit(code)
 
 
-class _HeldStderr:
-    """stderr while Hydra composes the config: its error reports are held back (to be
-    reduced to one line); once the task runs, everything passes straight through."""
-
-    def __init__(self, stream, hold=True):
-        self.stream, self.held, self.hold = stream, [], hold
-        self.task_running = self.task_started = False
-
-    def write(self, text):
-        if self.task_running or not self.hold:
-            return self.stream.write(text)
-        self.held.append(text)
-        return len(text)
-
-    def flush(self):
-        self.stream.flush()
-
-    def __getattr__(self, name):
-        return getattr(self.stream, name)
-
-    def release(self):
-        text, self.held = "".join(self.held), []
-        return text
+def full_error():
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
-_held = None
+def _first_line(e):
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
 
 
 def hydra_task(fn):
-    """Marks a Hydra task function: errors Hydra reports before it starts are bad input
-    (exit 2), after it started a failure (exit 1)."""
-    import functools
-
+    """Marks a Hydra task function: an exception escaping it is a failure, reported in one
+    line with exit 1 (with HYDRA_FULL_ERROR=1, Hydra's traceback instead)."""
     @functools.wraps(fn)
     def task(cfg):
-        if _held is not None:
-            _held.task_running = _held.task_started = True
         try:
             return fn(cfg)
-        finally:
-            if _held is not None:
-                _held.task_running = False
+        except Exception as e:  # noqa: BLE001 - the last line of defence of a command
+            if full_error():
+                raise
+            fail(_first_line(e)[:1000], EXIT_FAILED)
     return task
 
 
-def one_line(report):
-    """Hydra's multi-line error report as one line: the message and the allowed options,
-    without the search path and the HYDRA_FULL_ERROR hint."""
-    if "Traceback (most recent call last)" in report:  # an exception escaped the task
-        # The exception's first line: the first unindented line after the last traceback
-        # (a message may go on for lines, and Hydra's hint follows it).
-        tail = report.rpartition("Traceback (most recent call last)")[2].splitlines()[1:]
-        heads = [line.strip() for line in tail if line.strip() and not line[0].isspace()]
-        return heads[0][:1000] if heads else "unexpected error"
-    parts = []
-    for raw in report.splitlines():
-        line = raw.strip()
-        if line.startswith("Config search path"):
-            break
-        if not line or line.startswith(("Set the environment variable HYDRA_FULL_ERROR",
-                                        "See https://hydra.cc", "full_key:", "object_type=")):
-            continue
-        if raw[:1].isspace() and parts:
-            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line
-        else:
-            parts.append(line)
-    message = "; ".join(p.rstrip(".") for p in parts) or "invalid command line"
-    # Hydra's parse errors quote the bad fragment only: name the override it is in.
-    args = [a for a in sys.argv[1:] if "=" in a]
-    if not any(a.split("=", 1)[0].lstrip("+~") in message for a in args):
-        quoted = [q for q in re.findall(r"'([^']+)'", message)]
-        culprits = [a for a in args if any(q in a for q in quoted)]
-        if culprits:
-            message += f" (in override {culprits[0]!r})"
-    return message
+def _hydra_args(argv):
+    """Hydra's own reading of the command line (flags and overrides)."""
+    from hydra._internal.utils import get_args_parser
+
+    return get_args_parser().parse_args(argv)
 
 
-def run_hydra_app(task, config_name, prog):
-    """Run task as the Hydra app prog on conf/<config_name>.yaml. Hydra's own config errors
-    exit 2, like ours, in one line (HYDRA_FULL_ERROR=1: Hydra's full report and trace)."""
+def precheck(config_name, argv, check=None):
+    """Compose and check the command line's config before Hydra runs the app."""
+    from search.config import ConfigError
+    from search.config.compose import compose_checked
+
+    args = _hydra_args(argv)
+    if args.help or args.hydra_help or args.shell_completion or args.info:
+        return
+    try:
+        compose_checked(config_name, args.overrides, check)
+    except ConfigError as e:
+        if full_error():
+            traceback.print_exc()
+            raise SystemExit(EXIT_BAD_INPUT) from None
+        fail(str(e))
+
+
+def run_hydra_app(task, config_name, prog, check=None):
+    """Run task as the Hydra app prog on conf/<config_name>.yaml, after the command line's
+    config passed check (a callable raising ConfigError) in-process."""
     import hydra
 
     from search.config import conf_dir
 
-    global _held
+    sys.argv[0] = prog
     show_notes()
+    precheck(config_name, sys.argv[1:], check)
     hydra_main = hydra.main(config_path=conf_dir(), config_name=config_name,
                             version_base="1.3")(task)
-    sys.argv[0] = prog
-    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
-    full = os.environ["HYDRA_FULL_ERROR"] == "1"
-    real_stderr = sys.stderr
-    _held = _HeldStderr(real_stderr, hold=not full)
-    sys.stderr = _held
     try:
         hydra_main()
-    except Exit:
+    except SystemExit:
         raise
-    except SystemExit as e:
-        # Hydra reports composition errors (bad override, unknown group option) and
-        # exceptions escaping the task with exit 1.
-        if e.code == 1:
-            sys.stderr = real_stderr
-            fail(one_line(_held.release()), EXIT_FAILED if _held.task_started else EXIT_BAD_INPUT)
-        raise
-    except Exception:  # noqa: BLE001 - HYDRA_FULL_ERROR=1: Hydra re-raises; keep our codes
-        sys.stderr = real_stderr
+    except Exception:  # noqa: BLE001 - HYDRA_FULL_ERROR=1: Hydra re-raises the task's error
         traceback.print_exc()
-        raise SystemExit(EXIT_FAILED if _held.task_started else EXIT_BAD_INPUT) from None
-    finally:
-        sys.stderr = real_stderr
-        leftover = _held.release()  # warnings written while composing, say
-        if leftover:
-            real_stderr.write(leftover)
-            real_stderr.flush()
-
+        raise SystemExit(EXIT_FAILED) from None

@@ -27,17 +27,43 @@ def parse_args(argv):
 
 
 def stored_config(client, run_id):
+    """The run's config.yaml as data: valid YAML, a mapping of the run's groups, no
+    interpolation or resolver, no foreign _target_ (ConfigError otherwise)."""
     from omegaconf import OmegaConf
 
-    from search.config import check_no_foreign_targets
+    from search.config import ConfigError, check_no_foreign_targets, check_no_interpolations
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = client.download_artifacts(run_id, "config.yaml", tmp)
         except Exception:
             fail(f"run {run_id} has no config.yaml artifact: it was not logged by dnnsweep")
-        cfg = OmegaConf.load(path)
+        try:
+            cfg = OmegaConf.load(path)
+        except Exception as e:  # noqa: BLE001 - YAML's errors: reported in one line
+            raise ConfigError(f"run {run_id}: its config.yaml is not a readable config "
+                              f"({str(e).splitlines()[0]})") from None
+    check_no_interpolations(cfg)
     check_no_foreign_targets(cfg)
+    if not OmegaConf.is_dict(cfg) or not {"data", "model", "train"} <= set(cfg):
+        raise ConfigError(f"run {run_id}: its config.yaml holds no run config (needs the "
+                          "groups data, model, train)")
+    return drop_legacy_data_keys(cfg)
+
+
+def drop_legacy_data_keys(cfg):
+    """Configs stored before the data options were grouped by data set carry n_samples,
+    noise, factor, dir and path on every set: keep only those the set takes."""
+    from dataclasses import fields
+
+    from dnn.data.settings import SETTINGS
+
+    schema = SETTINGS.get(cfg.data.get("name"))
+    if schema is not None:
+        keys = {f.name for f in fields(schema)}
+        for key in ("n_samples", "noise", "factor", "dir", "path"):
+            if key in cfg.data and key not in keys:
+                del cfg.data[key]
     return cfg
 
 
@@ -65,13 +91,15 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from omegaconf import OmegaConf
 
-    from search.config import ConfigError, check_run_config, default_tracking
+    from search.config import ConfigError, check_no_interpolations, check_run_config, \
+        default_tracking
     from search.tracking.client import metric_history, open_run
 
-    tracking = default_tracking(args.tracking_uri)
     try:
+        tracking = default_tracking(args.tracking_uri)
         client, run = open_run(tracking, args.run_id)
         cfg = apply_overrides(stored_config(client, args.run_id), args.overrides)
+        check_no_interpolations(cfg)  # an override is data too
         check_run_config(cfg)
     except (LookupError, ConfigError) as e:
         fail(str(e))

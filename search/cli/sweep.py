@@ -13,13 +13,13 @@ def sweep_task(cfg):
     from dnn.data import DataError
 
     try:
-        from search.study.study import check_sweep_config, quiet_optuna
+        from search.study.study import base_run_config, check_sweep_config, quiet_optuna
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
         dims = check_sweep_config(cfg)
         if cfg.search.narrow_from:
             cfg, dims = narrowed(cfg, dims)
         from search.run.train import load_run_data
-        load_run_data(cfg)  # a missing or malformed data file fails before any store
+        load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
         from search.tracking.client import check_reachable, tracking_uri
         check_reachable(tracking_uri(cfg.tracking))  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
@@ -66,8 +66,15 @@ def new_store_note(cfg_tracking):
         not os.path.exists(path) else ""
 
 
+def check(cfg):
+    from search.study.study import check_sweep_config, quiet_optuna
+
+    quiet_optuna()
+    check_sweep_config(cfg)
+
+
 def main():
-    run_hydra_app(sweep_task, "sweep", "dnn-sweep")
+    run_hydra_app(sweep_task, "sweep", "dnn-sweep", check=check)
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def main():
         return show_help()
     stop_on_signals()
     try:
-        run_hydra_app(train_task, "config", "dnn-train")
+        run_hydra_app(train_task, "config", "dnn-train", check=check_run_config)
     finally:
         if JOBS:
             print()

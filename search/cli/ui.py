@@ -153,9 +153,12 @@ def main(argv=None):
         fail(f"--port {args.port}: allowed 1-65535")
     if args.workers < 1:
         fail(f"--workers {args.workers}: allowed a positive integer")
-    from search.config import default_tracking
+    from search.config import ConfigError, default_tracking
 
-    uri = default_tracking(args.tracking_uri).uri
+    try:
+        uri = default_tracking(args.tracking_uri).uri
+    except ConfigError as e:
+        fail(str(e))
     try:
         check_bindable(args.host, args.port)
     except OSError as e:

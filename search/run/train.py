@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from dnn import DivergenceError, evaluate, fit
 from dnn.data import load_dataset
 from search.config import check_run_config, fit_kwargs, flatten, run_config
+from search.config.fits import check_against_data
 from search.run.cv import cross_validate
 from search.progress import Progress
 from search.secrets import mask
@@ -35,6 +36,7 @@ class RunResult:
 def load_run_data(cfg):
     """The data set of cfg.data, and the split runs are evaluated on (val, else test)."""
     data = load_dataset(**OmegaConf.to_container(cfg.data, resolve=True))
+    check_against_data(cfg, data)  # folds and the network's size, before any run exists
     if data.X_val is not None:
         return data, "val", (data.X_val, data.Y_val)
     if data.X_test is not None:

@@ -3,8 +3,9 @@ loop of trials, each a tracked train_run."""
 import optuna
 from omegaconf import OmegaConf
 
-from search.study import space as space_mod
 from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
+from search.config.search import check_search
+from search.config.space import check_space
 from search.run.train import StopRun
 from search import links
 from search.storage.stores import make_storage
@@ -13,7 +14,6 @@ from search.study.narrow_from import check_narrow_config
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
-EXTRA_METRICS = ("n_parameters", "train_seconds")
 
 
 class PrunedRun(StopRun):
@@ -95,26 +95,13 @@ def check_sweep_config(cfg):
     """Everything a sweep needs, checked before any store is touched; returns the dims."""
     check_run_config(cfg, extra_groups=("search",))
     search = cfg.search
-    dims = space_mod.check_space(search.space, run_config(cfg))
-    metrics, directions = as_list(search.metric), as_list(search.direction)
-    if len(metrics) != len(directions):
-        raise ConfigError(f"search.metric {metrics} and search.direction {directions} must "
-                          "have the same length")
-    for d in directions:
-        if d not in ("minimize", "maximize"):
-            raise ConfigError(f"search.direction {d!r}: allowed: minimize, maximize")
-    split = "val"
-    for m in metrics:
-        allowed = (f"{split}_cost", f"{split}_accuracy", "train_accuracy", *EXTRA_METRICS)
-        if m not in allowed:
-            raise ConfigError(f"search.metric {m!r}: allowed: {', '.join(allowed)}")
+    check_search(search)
+    dims = check_space(search.space, base_run_config(cfg), check_run_config)
     check_run_config(base_run_config(cfg))
     if not cfg.search.cv.folds and not cfg.data.val_fraction:
-        raise ConfigError("a sweep selects on a validation split: set data.val_fraction > 0 "
-                          "(the test split is never used to choose)")
-    for key in ("n_trials", "workers"):
-        if not isinstance(search[key], int) or search[key] < 1:
-            raise ConfigError(f"search.{key} must be a positive integer, got {search[key]!r}")
+        raise ConfigError("data.val_fraction=0: a sweep selects on a validation split: set "
+                          "data.val_fraction > 0 or search.cv.folds (the test split is never "
+                          "used to choose)")
     try:
         check_stopping_config(search)
         check_narrow_config(search)

@@ -1,0 +1,122 @@
+"""The options of each data set with their defaults and ranges: the one place they live.
+
+Options are grouped by what uses them: every set takes the split options of DataSettings;
+only the generated sets take n_samples and noise (circles also factor); only cat takes a
+folder and only npz a file. The config schema of the `data` group is these classes.
+"""
+import math
+import numbers
+from dataclasses import dataclass, fields
+from typing import Optional
+
+MAX_SEED = 2**32 - 1  # numpy.random.RandomState accepts seeds in [0, 2**32 - 1]
+MAX_GENERATED = 10**7  # generated points: (2, m) float64 and a few temporaries
+
+
+def _bad(key, value, allowed):
+    raise ValueError(f"{key}={value!r}: must be {allowed}")
+
+
+def check_number(key, value, low=-math.inf, high=math.inf, low_open=False, high_open=False,
+                 integer=False):
+    """Raise ValueError naming key, the value and the allowed range unless value is a
+    number (an integer) inside the range; an infinite bound is open: inf is refused."""
+    kind = numbers.Integral if integer else numbers.Real
+    low_open, high_open = low_open or low == -math.inf, high_open or high == math.inf
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    allowed = f"{'an integer' if integer else 'a number'} in {lo}{low}, {high}{hi}"
+    if isinstance(value, bool) or not isinstance(value, kind) or math.isnan(value):
+        _bad(key, value, allowed)
+    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
+        _bad(key, value, allowed)
+
+
+def check_seed(key, value):
+    check_number(key, value, 0, MAX_SEED, integer=True)
+
+
+@dataclass
+class DataSettings:
+    """What every data set takes: the split of a validation part and feature scaling."""
+    name: str
+    val_fraction: float = 0.2  # stratified validation part of the training data (0: none)
+    standardize: bool = False  # scale features by the training split's mean and std
+    seed: int = 1              # the split (and the points of a generated set)
+
+    def __post_init__(self):
+        check_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
+        if not isinstance(self.standardize, bool):
+            _bad("standardize", self.standardize, "true or false")
+        check_seed("seed", self.seed)
+
+    def options(self):
+        """The loader's keyword arguments: every option but the split's."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("name", "val_fraction", "standardize")}
+
+
+@dataclass
+class GeneratedSettings(DataSettings):
+    """planar, moons: 2-D points generated with NumPy."""
+    n_samples: int = 400   # points, half of each class
+    noise: float = 0.2     # standard deviation of the Gaussian noise
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("n_samples", self.n_samples, 2, MAX_GENERATED, integer=True)
+        check_number("noise", self.noise, 0, math.inf)
+
+
+@dataclass
+class CirclesSettings(GeneratedSettings):
+    """circles: a small circle inside a large one."""
+    noise: float = 0.1
+    factor: float = 0.5    # radius of the inner circle relative to the outer one
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_number("factor", self.factor, 0, 1, low_open=True, high_open=True)
+
+
+@dataclass
+class TableSettings(DataSettings):
+    """digits, breast_cancer: scikit-learn's bundled tables (no download)."""
+    standardize: bool = True
+
+
+@dataclass
+class CatSettings(DataSettings):
+    """cat: the course's HDF5 files train_catvnoncat.h5 and test_catvnoncat.h5 in dir."""
+    dir: Optional[str] = None
+
+
+@dataclass
+class NpzSettings(DataSettings):
+    """npz: your own file with X (m, ...) and labels y (m,), optionally X_test, y_test."""
+    path: Optional[str] = None
+    standardize: bool = True
+
+
+SETTINGS = {
+    "planar": GeneratedSettings,
+    "moons": GeneratedSettings,
+    "circles": CirclesSettings,
+    "digits": TableSettings,
+    "breast_cancer": TableSettings,
+    "cat": CatSettings,
+    "npz": NpzSettings,
+}
+
+
+def settings_of(name, **options):
+    """The settings of data set `name` with options set; ValueError names a bad name,
+    an option the set does not take, or a value out of range."""
+    if name not in SETTINGS:
+        raise ValueError(f"unknown data set {name!r}; allowed: {', '.join(SETTINGS)}")
+    cls = SETTINGS[name]
+    allowed = {f.name for f in fields(cls)} - {"name"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"data set {name} takes no option {unknown[0]!r}; its options: "
+                         f"{', '.join(sorted(allowed))}")
+    return cls(name=name, **options)

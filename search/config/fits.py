@@ -1,0 +1,41 @@
+"""Checks that need the data: cross-validation folds against the classes, and whether the
+network's arrays fit in memory. Run after the data is loaded, before any run exists."""
+import numpy as np
+
+from dnn.data.memory import check_fits
+from search.config.errors import ConfigError
+
+# Arrays held per parameter while training: the parameter, its gradient, and up to two
+# optimizer moments (adam); activations: A and Z of each layer for the examples of a batch.
+COPIES = {"gd": 2, "momentum": 3, "adam": 4}
+
+
+def network_bytes(layer_dims, m, optimizer, dtype):
+    itemsize = np.dtype(dtype).itemsize
+    weights = sum(n * (n_prev + 1) for n_prev, n in zip(layer_dims, layer_dims[1:]))
+    activations = 2 * m * sum(layer_dims)
+    return itemsize * (COPIES.get(optimizer, 4) * weights + activations)
+
+
+def check_against_data(cfg, data):
+    """ConfigError when cv.folds exceeds the smallest class of the training data, or when
+    the network cannot fit in memory for this data."""
+    folds = cfg.cv.folds if "cv" in cfg else None
+    if folds:
+        y = data.y_train if data.Y_val is None else np.concatenate([
+            data.y_train, data.Y_val.argmax(axis=0) if data.Y_val.shape[0] > 1
+            else data.Y_val[0].astype(int)])
+        smallest = int(np.unique(y, return_counts=True)[1].min())
+        if folds > smallest:
+            raise ConfigError(f"cv.folds={folds}: must be at most {smallest}, the number of "
+                              f"training examples of the smallest class of data set "
+                              f"{cfg.data.name} (each fold needs one)")
+    t = cfg.train
+    dims = [data.X_train.shape[0], *cfg.model.hidden_units, data.Y_train.shape[0]]
+    m = data.X_train.shape[1] if t.batch_size is None else min(t.batch_size, data.X_train.shape[1])
+    try:
+        check_fits(f"model.hidden_units={list(cfg.model.hidden_units)}: a network of layers "
+                   f"{dims} trained on batches of {m} examples with {t.optimizer}",
+                   network_bytes(dims, m, t.optimizer, t.dtype))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None

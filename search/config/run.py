@@ -1,0 +1,83 @@
+"""A run's config: its groups, their check, and its views (MLflow params, dnn.fit keywords).
+
+A config composed by Hydra arrives typed (each group's schema is registered as its base,
+search.config.store); a config rebuilt from data (a stored config.yaml, a trial's copy with
+sampled values) is typed here against the same schemas before its ranges are checked.
+"""
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from search.config.cv import CVSchema, check_cv
+from search.config.data import check_data, data_schema
+from search.config.errors import ConfigError
+from search.config.model import ModelSchema, check_model
+from search.config.tracking import TrackingSchema, check_tracking
+from search.config.train import TrainSchema, check_train
+
+SCHEMAS = {"model": ModelSchema, "train": TrainSchema, "tracking": TrackingSchema,
+           "cv": CVSchema}
+CHECKS = {"model": check_model, "train": check_train, "tracking": check_tracking,
+          "cv": check_cv}
+GROUPS = ("data", "model", "train", "tracking", "cv")
+
+
+def _bad_value(e, group):
+    """OmegaConf's type error as one line naming group.key and the value."""
+    key = getattr(e, "full_key", None) or getattr(e, "key", None) or ""
+    key = key if str(key).startswith(group) else f"{group}.{key}" if key else group
+    what = str(e).splitlines()[0]
+    return f"{key}: {what}"
+
+
+def typed(group, node):
+    """The group's values in its schema (types converted or refused), as a DictConfig."""
+    schema = data_schema(node.get("name")) if group == "data" else SCHEMAS[group]
+    if OmegaConf.is_config(node) and OmegaConf.get_type(node) is schema:
+        return node  # typed at composition
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), node)
+    except OmegaConfBaseException as e:
+        raise ConfigError(_bad_value(e, group)) from None
+
+
+def check_run_config(cfg, extra_groups=()):
+    """Types, unknown keys and value ranges of a run's config; raises ConfigError naming the
+    key, the bad value and what is allowed. Returns cfg."""
+    unknown = set(cfg) - set(GROUPS) - {"hydra", *extra_groups}
+    if unknown:
+        raise ConfigError(f"unknown config group(s) {sorted(unknown)}; allowed: "
+                          f"{', '.join(GROUPS)}")
+    for group in GROUPS:
+        if group not in cfg:
+            continue
+        node = typed(group, cfg[group])
+        if group == "data":
+            check_data(OmegaConf.to_container(node, resolve=True))
+        else:
+            CHECKS[group](OmegaConf.to_object(node))
+    return cfg
+
+
+def flatten(cfg, prefix=""):
+    """{"model.hidden_units": "[8, 4]", ...}: a config as MLflow params (dotted keys)."""
+    node = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    out = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def fit_kwargs(cfg) -> dict:
+    """The keyword arguments of dnn.fit from the model and train groups."""
+    return {**OmegaConf.to_container(cfg.model, resolve=True),
+            **OmegaConf.to_container(cfg.train, resolve=True)}
+
+
+def run_config(cfg) -> DictConfig:
+    """Only the groups that define a run (data, model, train, tracking, cv), without hydra."""
+    return OmegaConf.create({k: OmegaConf.to_container(cfg[k], resolve=True)
+                             for k in GROUPS if k in cfg})

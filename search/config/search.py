@@ -1,0 +1,98 @@
+"""The `search` group of dnn-sweep: the study, its sampler, pruner, space and workers."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import OmegaConf
+
+from search.config.cv import CVSchema, check_cv
+from search.config.errors import ConfigError
+from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
+
+MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
+DIRECTIONS = ("minimize", "maximize")
+EXTRA_METRICS = ("n_parameters", "train_seconds")
+METRICS = ("val_cost", "val_accuracy", "train_accuracy", *EXTRA_METRICS)
+
+
+@dataclass
+class NarrowSchema:
+    """search.narrow_from: how a space is narrowed from another study's best trials."""
+    top: float = 0.2      # the fraction of complete trials the new ranges are measured on (>= 3)
+    margin: float = 0.25  # widen each range by this fraction of its span on each side
+
+
+@dataclass
+class ReportSchema:
+    color_by: Optional[str] = None  # the parameter colouring the cost curves (null: most important)
+
+
+@dataclass
+class SearchSchema:
+    study_name: str = "${data.name}-sweep"  # also the MLflow experiment of the study's runs
+    storage: Optional[str] = None  # null: the local journal file mlruns/optuna.journal; a
+    #                                journal file path; or an RDB URL (postgresql+psycopg2://...)
+    n_trials: int = 60             # finished trials (complete + pruned + failed) to reach
+    timeout: Optional[float] = None  # seconds of wall time for this invocation (null: none)
+    workers: int = 2               # worker processes on this machine
+    metric: Any = "val_cost"       # or a list, for several objectives (with as many directions)
+    direction: Any = "minimize"
+    seed: int = 0                  # seeds the sampler
+    retry_failed: bool = True      # a trial whose worker died or was interrupted is retried once
+    heartbeat_interval: int = 5    # seconds between a running trial's heartbeats (RDB storages)
+    grace_period: int = 20         # seconds without a heartbeat before a trial counts as dead
+    cv: CVSchema = field(default_factory=CVSchema)  # each trial's score: the mean over K folds
+    refit: bool = False            # after the study, retrain the best config on all training
+    #                                data and evaluate it once on the test split
+    register: Optional[str] = "${search.study_name}"  # the refit's model becomes a new version
+    #                                of this registered model, alias "champion" (null: none)
+    top_k: int = 5                 # best trials shown in the summary
+    patience: Optional[int] = None  # stop once this many trials in a row finished without
+    #                                improving the best by more than min_delta (null: off)
+    min_delta: float = 0.0         # the improvement patience asks for (in the metric's units)
+    narrow_from: Optional[str] = None  # a study name or its parent run's MLflow id: a new study
+    #                                over a space narrowed from its best trials
+    narrow: NarrowSchema = field(default_factory=NarrowSchema)
+    report: ReportSchema = field(default_factory=ReportSchema)
+    sampler: Any = None            # search/sampler: an optuna.samplers class and its options
+    pruner: Any = None             # search/pruner: an optuna.pruners class and its options
+    space: Any = None              # search/space: the dimensions (search.config.space)
+
+
+RULES = {
+    "study_name": Text(), "storage": Text(optional=True), "n_trials": Integer(1, 10**6),
+    "timeout": Positive(optional=True), "workers": Integer(1, MAX_WORKERS), "seed": SEED,
+    "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
+    "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
+    "register": Text(optional=True),
+}  # patience, min_delta, narrow.*, report.color_by: search.study.stopping, narrow_from, insight
+
+
+def as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def check_search(search):
+    """Ranges and choices of the search group's own keys (the space: search.config.space)."""
+    if OmegaConf.is_config(search):
+        search = OmegaConf.to_container(search, resolve=True)
+    check_rules(search, RULES, "search")
+    check_cv(search["cv"], "search.cv")
+    if search["grace_period"] <= search["heartbeat_interval"]:
+        raise ConfigError(f"search.grace_period={search['grace_period']}: must be greater than "
+                          f"search.heartbeat_interval={search['heartbeat_interval']}")
+    metrics, directions = as_list(search["metric"]), as_list(search["direction"])
+    if len(metrics) != len(directions):
+        raise ConfigError(f"search.metric {metrics} and search.direction {directions} must "
+                          "have the same length")
+    for d in directions:
+        if d not in DIRECTIONS:
+            raise ConfigError(f"search.direction={d!r}: must be one of {', '.join(DIRECTIONS)}")
+    for m in metrics:
+        if m not in METRICS:
+            raise ConfigError(f"search.metric={m!r}: must be one of {', '.join(METRICS)}")
+    storage = search["storage"]
+    if storage and "://" not in storage and Path(storage).expanduser().is_dir():
+        raise ConfigError(f"search.storage={storage!r}: is a folder; must be null (the local "
+                          "journal file), a journal file path, or an RDB URL")
