@@ -76,7 +76,7 @@ def test_too_few_finished_trials_exit_2_in_one_line(tmp_path):
     ("search.narrow.margin=inf", "search.narrow.margin"), ("search.narrow_from=''", "search.narrow_from"),
 ])
 def test_bad_narrow_settings_are_refused_naming_the_key(override, key):
-    with initialize_config_dir(conf_dir(), version_base="1.3"):
-        cfg = compose("sweep", overrides=[override])
-    with pytest.raises(ConfigError, match=key):
-        check_sweep_config(cfg)
+    from search.config.compose import compose_checked
+
+    with pytest.raises(ConfigError, match=key):  # a wrong type: at composition
+        compose_checked("sweep", [override], check_sweep_config)

@@ -12,10 +12,14 @@ from search.config import conf_dir
 
 
 def test_defaults_equal_the_config_files():
-    model = OmegaConf.to_container(OmegaConf.load(f"{conf_dir()}/model/default.yaml"))
-    train = OmegaConf.to_container(OmegaConf.load(f"{conf_dir()}/train/default.yaml"))
-    assert asdict(ModelSettings()) == model
-    assert asdict(TrainSettings()) == train
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(conf_dir(), version_base="1.3"):
+        cfg = compose("config")
+    assert asdict(ModelSettings()) == OmegaConf.to_container(cfg.model)
+    assert asdict(TrainSettings()) == OmegaConf.to_container(cfg.train)
+    assert OmegaConf.get_type(cfg.model) is ModelSettings
+    assert OmegaConf.get_type(cfg.train) is TrainSettings
 
 
 def test_fit_and_trainer_take_the_settings_defaults(binary_problem):

@@ -63,10 +63,10 @@ def test_stop_reason_is_stored_on_the_study_and_kept(tmp_path):
     ("search.min_delta=nan", "search.min_delta"), ("search.min_delta=abc", "search.min_delta"),
 ])
 def test_bad_patience_settings_are_refused_naming_the_key(override, key):
-    with initialize_config_dir(conf_dir(), version_base="1.3"):
-        cfg = compose("sweep", overrides=[override])
-    with pytest.raises(ConfigError, match=key):
-        check_sweep_config(cfg)
+    from search.config.compose import compose_checked
+
+    with pytest.raises(ConfigError, match=key):  # a wrong type: at composition
+        compose_checked("sweep", [override], check_sweep_config)
 
 
 ONE_CHOICE = [*(f"~search.space.{k}" for k in (

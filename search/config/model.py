@@ -1,29 +1,18 @@
-"""The `model` group: the network's hidden layers, activation and initialization."""
-from dataclasses import dataclass, field
-from typing import List
-
+"""The `model` group: the network's hidden layers, activation and initialization.
+Its schema (keys, types, defaults) is dnn.settings.ModelSettings; here the ranges."""
 from dnn.activations import HIDDEN_ACTIVATIONS
 from dnn.initialize import INITS
+from dnn.settings import ModelSettings as ModelSchema  # noqa: F401 - the group's schema
 from search.config.errors import ConfigError
 from search.config.rules import OneOf, check_rules
 
 MAX_UNITS = 10**6  # widths beyond this cannot be trained on this kind of machine anyway
 
-
-@dataclass
-class ModelSchema:
-    """Hidden layer widths (depth = their count), hidden activation, initialization. The
-    output layer follows the data: sigmoid for 2 classes, softmax for more."""
-    hidden_units: List[int] = field(default_factory=lambda: [8, 4])
-    activation: str = "tanh"   # relu | leaky_relu | tanh | sigmoid
-    init: str = "xavier"       # course | small | he | xavier
-
-
 RULES = {"activation": OneOf(HIDDEN_ACTIVATIONS), "init": OneOf(INITS)}
 
 
 def check_model(model):
-    units = list(model.hidden_units)
+    units = list(model["hidden_units"])
     if not units:
         raise ConfigError("model.hidden_units=[]: must list at least one hidden layer width")
     for i, n in enumerate(units):

@@ -50,11 +50,15 @@ def check_run_config(cfg, extra_groups=()):
     for group in GROUPS:
         if group not in cfg:
             continue
-        node = typed(group, cfg[group])
+        values = OmegaConf.to_container(typed(group, cfg[group]), resolve=True)
         if group == "data":
-            check_data(OmegaConf.to_container(node, resolve=True))
-        else:
-            CHECKS[group](OmegaConf.to_object(node))
+            check_data(values)
+            continue
+        CHECKS[group](values)
+        try:  # the schema's own checks (dnn.settings): implied by the rules above
+            SCHEMAS[group](**values)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{group}: {e}") from None
     return cfg
 
 

@@ -47,8 +47,9 @@ def check_uri(key, uri):
 
 def check_tracking(tracking):
     """The group's ranges, and the store MLflow will use (MLFLOW_TRACKING_URI wins)."""
+    tracking = dict(tracking) if OmegaConf.is_config(tracking) else tracking
     check_rules(tracking, RULES, "tracking")
-    check_uri("tracking.uri", tracking.uri)
+    check_uri("tracking.uri", tracking["uri"])
     if os.environ.get("MLFLOW_TRACKING_URI"):
         check_uri("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
 
