@@ -1,18 +1,19 @@
-"""Bad input through the real console scripts: dnn-train, dnn-sweep, dnn-reproduce.
+"""The bad-input contract of the console scripts: exit 2, one `error:` line naming the bad
+value, no traceback (unless HYDRA_FULL_ERROR=1), and nothing created in any store (no Optuna
+study, no MLflow run, no mlruns/ folder).
 
-Every case must exit 2 (1 for a failure after the start), say what is wrong in one line on
-stderr that names the bad value, show no traceback (unless HYDRA_FULL_ERROR=1), and change
-no store: no Optuna study in mlruns/optuna.journal, no MLflow run created.
+Every case runs in-process through the scripts' own main() (Hydra's app runs in this
+process); a few cases run the installed scripts as real processes for the CLI contract.
 """
 import re
-import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from helpers import run_cli, run_id_from
+from helpers import run_cli
 
 UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/x"
 
@@ -113,6 +114,41 @@ CASES = [
     ("reproduce-bad-tolerance", "dnn-reproduce", ["{run}", "--tolerance", "abc"], 2, "abc"),
 ]
 
+# issue cases: values the schema refuses, stores that cannot be used
+CASES += [
+    ("seed-negative", "dnn-train", ["train.seed=-1"], 2, "train.seed=-1"),
+    ("folds-above-the-smallest-class", "dnn-train", ["cv.folds=1000"], 2, "cv.folds=1000"),
+    ("rate-infinite", "dnn-train", ["train.learning_rate=inf"], 2, "train.learning_rate=inf"),
+    ("lambd-infinite", "dnn-train", ["train.lambd=inf"], 2, "train.lambd=inf"),
+    ("beta1-one", "dnn-train", ["train.beta1=1.0"], 2, "train.beta1=1.0"),
+    ("epsilon-negative", "dnn-train", ["train.epsilon=-1"], 2, "train.epsilon=-1"),
+    ("cat-nan-pixel", "dnn-train", ["data=cat", "data.dir={files}/cat_nan"], 2,
+     "train_catvnoncat.h5"),
+    ("npz-scalar-x", "dnn-train", ["data=npz", "data.path={files}/scalar.npz"], 2, "scalar.npz"),
+    ("npz-huge-label", "dnn-train", ["data=npz", "data.path={files}/huge_label.npz"], 2,
+     "huge_label.npz"),
+    ("storage-a-folder", "dnn-sweep", ["search.storage={files}"], 2, "search.storage"),
+    ("workers-above-the-cap", "dnn-sweep", ["search.workers=100000"], 2, "search.workers"),
+    ("space-choice-refused", "dnn-sweep", ["search.space.train.optimizer.choices=[sgd]"], 2,
+     "sgd"),
+    ("space-negative-rate", "dnn-sweep", ["search.space.train.learning_rate.low=-0.1",
+                                          "search.space.train.learning_rate.log=false"], 2,
+     "train.learning_rate"),
+    ("space-float-optimizer", "dnn-sweep",
+     ["search.space.train.optimizer={type:float,low:0.0,high:1.0}"], 2, "train.optimizer"),
+    ("space-infinite-high", "dnn-sweep", ["search.space.train.lambd.high=inf"], 2,
+     "train.lambd.high=inf"),
+    ("sweep-tracking-uri-unknown-scheme", "dnn-sweep", ["tracking.uri=foo://x"], 2, "foo://x"),
+    ("reproduce-tracking-uri-unknown-scheme", "dnn-reproduce",
+     ["{run}", "--tracking-uri", "foo://x"], 2, "foo://x"),
+    ("reproduce-resolver", "dnn-reproduce", ["{secret}"], 2, "tracking.experiment"),
+    ("reproduce-override-resolver", "dnn-reproduce",
+     ["{run}", "tracking.experiment=${oc.env:HOME}"], 2, "tracking.experiment"),
+    ("reproduce-invalid-yaml", "dnn-reproduce", ["{invalid}"], 2, "not a readable config"),
+    ("reproduce-empty-config", "dnn-reproduce", ["{empty}"], 2, "holds no run config"),
+    ("reproduce-unresolvable", "dnn-reproduce", ["{unresolvable}"], 2, "${nosuch.key}"),
+]
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
@@ -127,6 +163,8 @@ def files(tmp_path_factory):
     np.savez(d / "mismatched.npz", X=X, y=y[:30])
     np.savez(d / "float_labels.npz", X=X, y=y + 0.5)
     np.savez(d / "test_labels.npz", X=X, y=y, X_test=X[:5], y_test=np.array([0, 1, 7, 1, 0]))
+    np.savez(d / "scalar.npz", X=np.float64(1.0), y=np.array([0]))
+    np.savez(d / "huge_label.npz", X=X, y=np.r_[y[:-1], 10**12])
     (d / "cat_wrong_keys").mkdir()
     for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
         with h5py.File(d / "cat_wrong_keys" / name, "w") as f:
@@ -134,6 +172,14 @@ def files(tmp_path_factory):
     (d / "cat_corrupt").mkdir()
     for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
         (d / "cat_corrupt" / name).write_bytes(b"not hdf5 at all")
+    (d / "cat_nan").mkdir()
+    x = np.zeros((6, 4, 4, 3))
+    x[3, 0, 0, 0] = np.nan
+    with h5py.File(d / "cat_nan" / "train_catvnoncat.h5", "w") as f:
+        f["train_set_x"], f["train_set_y"] = x, np.array([0, 1, 0, 1, 0, 1])
+        f["list_classes"] = np.array([b"non-cat", b"cat"])
+    with h5py.File(d / "cat_nan" / "test_catvnoncat.h5", "w") as f:
+        f["test_set_x"], f["test_set_y"] = np.zeros((2, 4, 4, 3)), np.array([0, 1])
     return d
 
 
@@ -149,24 +195,46 @@ def run_ids(cwd):
             for r in client.search_runs([e.experiment_id], run_view_type=3)}
 
 
+def stored_run(client, experiment_id, text):
+    """A run whose config.yaml artifact is text."""
+    import tempfile
+
+    run = client.create_run(experiment_id).info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(text)
+        client.log_artifact(run, str(Path(tmp) / "config.yaml"))
+    client.set_terminated(run)
+    return run
+
+
 @pytest.fixture(scope="module")
 def reproduce_store(tmp_path_factory):
-    """A store with one real run and one run whose config.yaml names a foreign _target_."""
+    """A store with one real run and runs whose config.yaml is foreign, interpolated,
+    unreadable or empty."""
+    from search.config.compose import compose_checked
+    from search.run.train import train_run
+
     d = tmp_path_factory.mktemp("reproduce_store")
-    proc = run_cli("dnn-train", "train.num_iterations=10", "tracking.log_model=false",
-                   cwd=d, check=0)
-    run = run_id_from(proc.stdout)
+    cfg = compose_checked("config", ["train.num_iterations=10", "tracking.log_model=false",
+                                     f"tracking.uri=sqlite:///{d}/mlruns/mlflow.db",
+                                     f"tracking.artifact_root={d}/mlruns/artifacts"])
+    run = train_run(cfg, progress=False).run_id
     client = client_of(d)
+    experiment = client.get_run(run).info.experiment_id
     stored = d / "stored"
-    stored.mkdir()
-    client.download_artifacts(run, "config.yaml", str(stored))
+    client.download_artifacts(run, "config.yaml", str(stored.mkdir() or stored))
     text = (stored / "config.yaml").read_text()
-    (stored / "config.yaml").write_text(
-        text + "payload:\n  _target_: os.system\n  _args_: ['echo pwned > pwned.txt']\n")
-    foreign = client.create_run(client.get_run(run).info.experiment_id).info.run_id
-    client.log_artifact(foreign, str(stored / "config.yaml"))
-    client.set_terminated(foreign)
-    return d, {"run": run, "foreign": foreign}
+    return d, {
+        "run": run,
+        "foreign": stored_run(client, experiment, text + "payload:\n  _target_: os.system\n"
+                              "  _args_: ['echo pwned > pwned.txt']\n"),
+        "secret": stored_run(client, experiment, text.replace(
+            "experiment: dnnsweep", "experiment: ${oc.env:SECRET_TOKEN}")),
+        "invalid": stored_run(client, experiment, "data: [unclosed\n  - : :"),
+        "empty": stored_run(client, experiment, ""),
+        "unresolvable": stored_run(client, experiment, text.replace(
+            "experiment: dnnsweep", "experiment: ${nosuch.key}")),
+    }
 
 
 def optuna_studies(cwd):
@@ -179,31 +247,101 @@ def optuna_studies(cwd):
     return optuna.get_all_study_names(JournalStorage(JournalFileBackend(str(path))))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_rejected_with_one_clear_line_and_no_store_touched(
-        case, files, reproduce_store, tmp_path):
-    name, script, args, status, bad = case
-    if script == "dnn-reproduce":
-        cwd, ids = reproduce_store
-    else:
-        cwd, ids = tmp_path, {}
+def main_of(script):
+    from search.cli import reproduce, sweep, train
+
+    return {"dnn-train": train.main, "dnn-sweep": sweep.main, "dnn-reproduce": reproduce.main}[script]
+
+
+def run_in_process(script, args, monkeypatch, capsys):
+    """(exit status, stdout, stderr) of the script's main() run in this process."""
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    try:
+        code = main_of(script)(args) if script == "dnn-reproduce" else main_of(script)()
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code or 0, out.out, out.err
+
+
+def resolve_args(args, files, ids):
     for key, value in {"files": files, **ids}.items():
         args = [a.replace("{" + key + "}", str(value)) for a in args]
-    before = run_ids(cwd)
+    return args
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_rejected_with_one_clear_line_and_no_store_touched(
+        case, files, reproduce_store, tmp_path, monkeypatch, capsys):
+    name, script, args, status, bad = case
+    cwd, ids = reproduce_store if script == "dnn-reproduce" else (tmp_path, {})
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
     # the storage's wait for a database that is restarting: not for a refused port
-    proc = run_cli(script, *args, cwd=cwd, timeout=300, env={"DNNSWEEP_DB_RETRY_SECONDS": "5"})
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == status, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    errors = [line for line in lines if re.match(r"(\S+: )?error: ", line)]
-    assert len(errors) == 1, proc.stderr
-    first = errors[0]
-    assert bad in first, f"the first error line does not name {bad!r}:\n{proc.stderr}"
+    monkeypatch.setenv("DNNSWEEP_DB_RETRY_SECONDS", "5")
+    before = run_ids(cwd)
+    code, out, err = run_in_process(script, resolve_args(args, files, ids), monkeypatch, capsys)
+    assert code == status, f"exit {code}\n{out}\n{err}"
+    assert "Traceback" not in err + out, err
+    errors = [line for line in err.splitlines() if re.match(r"(\S+: )?error: ", line)]
+    assert len(errors) == 1, err
+    assert bad in errors[0], f"the error line does not name {bad!r}:\n{err}"
+    assert "hunter2" not in err + out
     if script != "dnn-reproduce":
         assert not (Path(cwd) / "mlruns").exists(), "bad input must not create a store"
     assert run_ids(cwd) == before, "bad input must not create an MLflow run"
     assert optuna_studies(cwd) == [], "bad input must not create a study"
     assert not (Path(cwd) / "pwned.txt").exists()
+
+
+# The CLI contract, through the installed scripts as real processes.
+
+def one_error_line(proc):
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_dnn_train_exits_2_with_one_line_and_creates_nothing(tmp_path):
+    proc = run_cli("dnn-train", "train.seed=-1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert one_error_line(proc) == "error: train.seed=-1: must be an integer in [0, 4294967295]"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dnn_sweep_refuses_a_space_the_run_would_refuse_before_any_study(tmp_path):
+    proc = run_cli("dnn-sweep", "search.space.train.optimizer.choices=[gd,sgd]", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "train.optimizer='sgd': must be one of gd, momentum, adam" in one_error_line(proc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_tracking_scheme_in_the_environment_creates_no_study(tmp_path):
+    proc = run_cli("dnn-sweep", "search.n_trials=1", cwd=tmp_path,
+                   env={"MLFLOW_TRACKING_URI": "foo://x"})
+    assert proc.returncode == 2
+    assert "MLFLOW_TRACKING_URI='foo://x': unknown store scheme 'foo'" in one_error_line(proc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dnn_reproduce_refuses_a_stored_resolver_without_reading_it(reproduce_store):
+    cwd, ids = reproduce_store
+    before = run_ids(cwd)
+    proc = run_cli("dnn-reproduce", ids["secret"], cwd=cwd, env={"SECRET_TOKEN": "hunter2"})
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert "'${oc.env:SECRET_TOKEN}' at tracking.experiment" in line and "hunter2" not in line
+    assert run_ids(cwd) == before
+
+
+def test_dnn_ui_refuses_an_unknown_tracking_scheme(tmp_path):
+    proc = run_cli("dnn-ui", "--tracking-uri", "foo://x", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--tracking-uri='foo://x'" in one_error_line(proc)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_hydra_full_error_shows_the_traceback(tmp_path):
@@ -219,14 +357,6 @@ def test_hydra_full_error_shows_the_traceback(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" in proc.stderr
     assert not (tmp_path / "mlruns").exists()
-
-
-def test_a_config_error_message_is_one_line(tmp_path):
-    proc = run_cli("dnn-sweep", "search.space.train.learning_rate.low=2.0", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
-        "error: search.space.train.learning_rate: low 2.0 is greater than high 1.0"]
-    shutil.rmtree(tmp_path / "mlruns", ignore_errors=True)
 
 
 def test_a_failure_after_start_names_the_exception_not_hydras_hint(tmp_path):

@@ -105,3 +105,88 @@ def test_unknown_data_set_and_missing_dir():
         load_dataset("mnist")
     with pytest.raises(DataError, match="data.dir is not set"):
         load_dataset("cat")
+
+
+def test_planar_with_an_odd_count_has_no_point_left_at_the_origin():
+    X, y = planar(401)
+    assert X.shape == (2, 401) and (y == 0).sum() == 200 and (y == 1).sum() == 201
+    assert not (np.abs(X).sum(axis=0) == 0).any()
+    np.testing.assert_array_equal(planar(400)[0], planar()[0])  # the course's 400 unchanged
+
+
+def test_split_and_folds_are_scikit_learns():
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = np.r_[np.zeros(53, int), np.ones(22, int), np.full(10, 2)]
+    tr, va = train_val_split(y, 0.2, seed=4)
+    ref_tr, ref_va = train_test_split(np.arange(y.size), test_size=0.2, stratify=y, random_state=4)
+    np.testing.assert_array_equal(tr, np.sort(ref_tr))
+    np.testing.assert_array_equal(va, np.sort(ref_va))
+    ref = StratifiedKFold(5, shuffle=True, random_state=4).split(np.zeros((y.size, 1)), y)
+    for fold, (_, ref_val) in zip(stratified_folds(y, 5, seed=4), ref):
+        np.testing.assert_array_equal(fold, np.sort(ref_val))
+
+
+def test_more_folds_than_the_smallest_class_is_refused():
+    y = np.r_[np.zeros(30, int), np.ones(4, int)]
+    with pytest.raises(ValueError, match="cv.folds=5: must be at most 4"):
+        stratified_folds(y, 5, seed=0)
+
+
+def test_circles_default_noise_is_the_schema_default():
+    from dnn.data.settings import CirclesSettings
+    from dnn.data import circles
+
+    X, _ = circles(seed=3)
+    np.testing.assert_array_equal(X, circles(noise=CirclesSettings.noise, seed=3)[0])
+    d = load_dataset("circles", seed=3, val_fraction=0)
+    np.testing.assert_array_equal(d.X_train, X)
+    assert CirclesSettings.noise == 0.1
+
+
+@pytest.mark.parametrize("name, option", [("digits", "noise"), ("cat", "n_samples"),
+                                          ("npz", "factor"), ("planar", "factor")])
+def test_an_option_a_set_does_not_take_is_refused(name, option):
+    with pytest.raises(ValueError, match=f"data set {name} takes no option '{option}'"):
+        load_dataset(name, **{option: 1})
+
+
+def test_a_nan_pixel_in_the_cat_files_names_the_file(tmp_path):
+    write_cat(tmp_path)
+    with h5py.File(tmp_path / "train_catvnoncat.h5", "a") as f:
+        x = f["train_set_x"][:].astype(float)
+        x[2, 1, 1, 0] = np.nan
+        del f["train_set_x"]
+        f["train_set_x"] = x
+    with pytest.raises(DataError, match=r"train_catvnoncat.h5: train_set_x holds NaN .* \(2, 1, 1, 0\)"):
+        load_dataset("cat", dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"X": np.float64(3.0), "y": np.array([0])}, "X must be an array of examples"),
+    ({"X": np.zeros((0, 2)), "y": np.zeros(0, int)}, "X must be an array of examples"),
+    ({"X": np.zeros((4, 2)), "y": np.array([0, 1, 0, 10**12])}, "label 1000000000000 in y"),
+    ({"X": np.zeros((4, 2)), "y": np.array([0, 1, 0, 4])}, "4 examples can define at most 4"),
+    ({"X": np.zeros((4, 2)), "y": np.array([0, 1, -1, 0])}, "y must hold integer class labels"),
+    ({"X": np.full((4, 2), np.inf), "y": np.array([0, 1, 0, 1])}, "X holds NaN or infinite"),
+])
+def test_a_malformed_npz_is_refused_naming_the_file(tmp_path, arrays, message):
+    path = tmp_path / "mine.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError, match=f"mine.npz: .*{message}"):
+        load_dataset("npz", path=str(path))
+
+
+def test_a_data_set_that_cannot_fit_in_memory_is_refused_before_allocation(monkeypatch):
+    import dnn.data.memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
+    with pytest.raises(ValueError, match=r"data set planar: X \(2, 400\) .* need .* GiB, more than"):
+        load_dataset("planar")
+
+
+@pytest.mark.parametrize("option, value", [("val_fraction", 1.0), ("seed", -1), ("n_samples", 1),
+                                           ("noise", float("inf")), ("standardize", "yes")])
+def test_bad_options_name_the_option_and_the_value(option, value):
+    with pytest.raises(ValueError, match=f"{option}={value!r}: must be"):
+        load_dataset("planar", **{option: value})

@@ -72,3 +72,44 @@ def test_a_removed_dimension_is_absent():
 def test_malformed_spaces_are_named(spec, message):
     with pytest.raises(ConfigError, match=message):
         check_space(OmegaConf.create(spec), RUN)
+
+
+def composed_run():
+    from search.config import run_config
+    from search.config.compose import compose_checked
+
+    return run_config(compose_checked("config", []))
+
+
+@pytest.mark.parametrize("path, spec, message", [
+    ("train.optimizer", {"type": "categorical", "choices": ["gd", "sgd"]},
+     r"the value 'sgd' is refused by the run config \(train.optimizer='sgd': must be one of"),
+    ("train.learning_rate", {"type": "float", "low": -0.1, "high": 0.5},
+     r"the value -0.1 is refused .*train.learning_rate=-0.1: must be a number in \(0, inf\)"),
+    ("train.optimizer", {"type": "float", "low": 0.0, "high": 1.0},
+     "the value 0.0 is refused .*train.optimizer='0.0': must be one of"),
+    ("train.num_iterations", {"type": "float", "low": 10, "high": 20},
+     "train.num_iterations: Value '10.0' of type 'float' could not be converted to Integer"),
+    ("train.keep_prob", {"type": "float", "low": 0.5, "high": 1.5}, "train.keep_prob=1.5"),
+    ("model.hidden_units", {"type": "layers", "depth_low": 1, "depth_high": 2,
+                            "units_low": 2, "units_high": 10**7}, "model.hidden_units="),
+    ("train.lambd", {"type": "float", "low": 0.0, "high": float("inf")}, "high=inf: must be finite"),
+    ("train.lambd", {"type": "float", "low": 0.1, "high": 1.0, "log": True, "step": 0.1},
+     "step and log=true cannot be combined"),
+    ("train.batch_size", {"type": "int", "low": 1.5, "high": 8}, "search.space.train.batch_size.low"),
+])
+def test_a_dimension_the_run_config_would_refuse_is_refused_before_the_study(path, spec, message):
+    group, key = path.split(".")
+    space = OmegaConf.create({group: {key: spec}})
+    with pytest.raises(ConfigError, match=f"search.space.{path}"):
+        check_space(space, composed_run())
+    with pytest.raises(ConfigError, match=message):
+        check_space(space, composed_run())
+
+
+def test_the_default_spaces_are_accepted():
+    from search.config.compose import compose_checked
+
+    for space in ("default", "shared_width", "course"):
+        cfg = compose_checked("sweep", [f"search/space={space}"])
+        check_space(cfg.search.space, composed_run())

@@ -126,13 +126,13 @@ def test_reproduce_refuses_a_foreign_target(tracked_run, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train.learning_rate=-0.1"], "learning_rate must be a positive number, got -0.1"),
-    (["model.hidden_units=[4,0]"], "hidden_units[1] must be a positive integer, got 0"),
-    (["model.activation=swish"], "unknown activation 'swish'"),
+    (["train.learning_rate=-0.1"], "train.learning_rate=-0.1: must be a number in (0, inf)"),
+    (["model.hidden_units=[4,0]"], "model.hidden_units=[4, 0]: width 0 of layer 2"),
+    (["model.activation=swish"], "model.activation='swish': must be one of"),
     (["train.num_iterations=ten"], "train.num_iterations"),
     (["+train.foo=1"], "foo"),
-    (["train.foo=1"], "Could not override 'train.foo'"),
-    (["data=mnist"], "Could not find 'data/mnist'"),
+    (["train.foo=1"], "Key 'foo' not in 'TrainSettings'"),
+    (["data=mnist"], "data=mnist: no such option"),
     (["data=cat"], "data.dir is not set"),
 ])
 def test_bad_config_exits_2_and_creates_no_run(store, args, message):

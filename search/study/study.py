@@ -93,9 +93,9 @@ def base_run_config(cfg):
 
 def check_sweep_config(cfg):
     """Everything a sweep needs, checked before any store is touched; returns the dims."""
-    check_run_config(cfg, extra_groups=("search",))
     search = cfg.search
     check_search(search)
+    check_run_config(cfg, extra_groups=("search",))
     dims = check_space(search.space, base_run_config(cfg), check_run_config)
     check_run_config(base_run_config(cfg))
     if not cfg.search.cv.folds and not cfg.data.val_fraction:
