@@ -76,7 +76,8 @@ def apply_overrides(cfg, overrides):
         key, value = item.split("=", 1)
         if OmegaConf.select(cfg, key, default="<missing>") == "<missing>":
             fail(f"override {item!r}: no key {key!r} in the stored config")
-        OmegaConf.update(cfg, key, OmegaConf.from_dotlist([f"v={value}"]).v, merge=False)
+        parsed = OmegaConf.to_container(OmegaConf.from_dotlist([f"v={value}"]), resolve=False)
+        OmegaConf.update(cfg, key, parsed["v"], merge=False)  # unresolved: checked as data
     return cfg
 
 
