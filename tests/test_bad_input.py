@@ -218,7 +218,15 @@ def reproduce_store(tmp_path_factory):
     cfg = compose_checked("config", ["train.num_iterations=10", "tracking.log_model=false",
                                      f"tracking.uri=sqlite:///{d}/mlruns/mlflow.db",
                                      f"tracking.artifact_root={d}/mlruns/artifacts"])
-    run = train_run(cfg, progress=False).run_id
+    import os
+
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        run = train_run(cfg, progress=False).run_id
+    finally:  # mlflow.set_tracking_uri sets the variable: no leak into later tests
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
     client = client_of(d)
     experiment = client.get_run(run).info.experiment_id
     stored = d / "stored"
@@ -276,7 +284,9 @@ def test_bad_input_is_rejected_with_one_clear_line_and_no_store_touched(
     name, script, args, status, bad = case
     cwd, ids = reproduce_store if script == "dnn-reproduce" else (tmp_path, {})
     monkeypatch.chdir(cwd)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # unset during the case and restored after it (mlflow.set_tracking_uri sets it)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     monkeypatch.setenv("SECRET_TOKEN", "hunter2")
     # the storage's wait for a database that is restarting: not for a refused port
