@@ -113,3 +113,9 @@ def test_the_default_spaces_are_accepted():
     for space in ("default", "shared_width", "course"):
         cfg = compose_checked("sweep", [f"search/space={space}"])
         check_space(cfg.search.space, composed_run())
+
+
+def test_the_run_schema_is_the_default_check():
+    space = OmegaConf.create({"train": {"optimizer": {"type": "categorical", "choices": ["sgd"]}}})
+    with pytest.raises(ConfigError, match="train.optimizer='sgd'"):
+        check_space_against(space, composed_run())

@@ -124,10 +124,12 @@ def candidate_values(dim):
     return [dim.low, dim.high]
 
 
-def check_space(space, run_cfg, check_run):
+def check_space(space, run_cfg, check_run=None):
     """Each dimension typed by its kind and every value it can take accepted by the run
-    config (check_run raises ConfigError on a config the run would refuse); returns
-    {path: spec dict}."""
+    config (check_run, by default search.config.check_run_config, raises ConfigError on a
+    config the run would refuse); returns {path: spec dict}."""
+    if check_run is None:
+        from search.config.run import check_run_config as check_run
     dims = dimensions(space)
     if not dims:
         raise ConfigError("search.space is empty: give at least one dimension to search")
