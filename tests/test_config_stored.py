@@ -46,3 +46,20 @@ def test_interpolations_in_lists_are_found_and_plain_values_pass():
         check_no_interpolations(cfg)
     check_no_interpolations(OmegaConf.create({"model": {"hidden_units": [8, 4]},
                                               "tracking": {"uri": "sqlite:///x.db"}}))
+
+
+def test_a_config_stored_before_the_data_options_were_grouped_still_reproduces():
+    from search.cli.reproduce import drop_legacy_data_keys
+    from search.config import check_run_config
+
+    old = {"name": "digits", "dir": None, "path": None, "n_samples": 400, "noise": 0.2,
+           "factor": 0.5, "val_fraction": 0.2, "standardize": True, "seed": 1}
+    with pytest.raises(ConfigError, match="data.dir: Key 'dir' not in 'TableSettings'"):
+        check_run_config(OmegaConf.create({"data": old}))
+    cfg = drop_legacy_data_keys(OmegaConf.create({"data": old}))
+    assert dict(cfg.data) == {"name": "digits", "val_fraction": 0.2, "standardize": True,
+                              "seed": 1}
+    check_run_config(cfg)
+    circles = drop_legacy_data_keys(OmegaConf.create({"data": {**old, "name": "circles"}}))
+    assert set(circles.data) == {"name", "n_samples", "noise", "factor", "val_fraction",
+                                 "standardize", "seed"}

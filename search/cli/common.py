@@ -74,6 +74,20 @@ def precheck(config_name, argv, check=None):
         fail(str(e))
 
 
+def show_help(hydra_main):
+    """Hydra's help without the schema bases (base_*) the YAML options extend."""
+    import contextlib
+    import io
+    import re
+
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            hydra_main()
+    finally:
+        print(re.sub(r"\bbase_\w+(, )?", "", text.getvalue()), end="")
+
+
 def run_hydra_app(task, config_name, prog, check=None):
     """Run task as the Hydra app prog on conf/<config_name>.yaml, after the command line's
     config passed check (a callable raising ConfigError) in-process."""
@@ -86,6 +100,8 @@ def run_hydra_app(task, config_name, prog, check=None):
     precheck(config_name, sys.argv[1:], check)
     hydra_main = hydra.main(config_path=conf_dir(), config_name=config_name,
                             version_base="1.3")(task)
+    if {"--help", "-h"} & set(sys.argv[1:]):
+        return show_help(hydra_main)
     try:
         hydra_main()
     except SystemExit:
