@@ -16,7 +16,8 @@ from dnn.initialize import initialize_parameters
 from dnn.settings import ModelSettings, TrainSettings
 from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
                          stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
-from dnn.train import DivergenceError, labels_from, mini_batches, output_of
+from dnn.metrics import scores
+from dnn.train import DivergenceError, mini_batches, output_of
 
 
 class StackedTrainer:
@@ -115,14 +116,14 @@ class StackedTrainer:
         return GatheredColumns(self.XT[take]), Y_f, mask, [slice(0, len(p)) for p in picks]
 
     def evaluate(self, columns, prefix=""):
-        """[{prefix+"cost", prefix+"accuracy"}] of each fold f on its columns[f] of X."""
+        """[{prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}] of
+        each fold f on its columns[f] of X."""
         with np.errstate(over="ignore"):
             AL, caches = stacked_forward(SharedColumns(self.X, self.XT), self.P,
                                          self.model.activation, self.output)
         ZL = caches[-1].Z
         return [{prefix + "cost": compute_cost(ZL[f][:, c], self.Y[:, c]),
-                 prefix + "accuracy": float(np.mean(labels_from(AL[f][:, c])
-                                                    == labels_from(self.Y[:, c])))}
+                 **{prefix + k: v for k, v in scores(self.Y[:, c], AL[f][:, c]).items()}}
                 for f, c in enumerate(columns)]
 
 

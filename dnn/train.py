@@ -6,6 +6,7 @@ import numpy as np
 from dnn.checks import check_data
 from dnn.cost import compute_cost, l2_cost
 from dnn.initialize import initialize_parameters
+from dnn.metrics import scores
 from dnn.fused import _model_backward_spending, _model_forward_inplace
 from dnn.model import output_logits
 from dnn.optimizers import initialize_optimizer, update_parameters
@@ -72,8 +73,8 @@ class Trainer:
         """One iteration (an epoch with mini-batches); returns (cost, metrics).
 
         cost is computed before the iteration's updates (with mini-batches, the mean over
-        the epoch's batches); metrics holds val_cost/val_accuracy every eval_every
-        iterations and at the last one. Raises DivergenceError on a NaN/inf cost.
+        the epoch's batches); metrics holds val_cost, val_accuracy, val_balanced_accuracy
+        and val_auc every eval_every iterations and at the last one. Raises DivergenceError on a NaN/inf cost.
         """
         i, m = len(self.costs), self.X.shape[1]
         # exp overflow in sigmoid saturates correctly to 0 / 1; a NaN from a diverging
@@ -113,8 +114,9 @@ def fit(X, Y, model=None, train=None, validation=None, callback=None, **settings
     (with mini-batches, the mean cost over the epoch's batches). Every eval_every
     iterations, and at the last one, the cost and accuracy on validation=(X_val,
     Y_val) are computed. callback(iteration, cost, metrics) is called after each
-    iteration, where metrics holds val_cost/val_accuracy on evaluation steps;
-    returning True stops training. Raises DivergenceError on a NaN/inf cost.
+    iteration, where metrics holds val_cost, val_accuracy, val_balanced_accuracy and
+    val_auc on evaluation steps; returning True stops training. Raises DivergenceError on a
+    NaN/inf cost.
     """
     trainer = Trainer(X, Y, *settings_from(model, train, **settings), validation)
     while not trainer.done:
@@ -152,9 +154,10 @@ def accuracy(X, Y, parameters, activation="relu"):
 
 
 def evaluate(parameters, X, Y, activation="relu", prefix=""):
-    """Cost and accuracy of parameters on (X, Y), as {prefix+"cost", prefix+"accuracy"}."""
+    """Cost, accuracy, balanced accuracy and ROC AUC of parameters on (X, Y), as
+    {prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}."""
     with np.errstate(over="ignore"):
         AL, caches = _model_forward_inplace(X, parameters, activation,
                                             output_of_parameters(parameters))
     return {prefix + "cost": compute_cost(output_logits(caches), Y),
-            prefix + "accuracy": float(np.mean(labels_from(AL) == labels_from(Y)))}
+            **{prefix + k: v for k, v in scores(Y, AL).items()}}

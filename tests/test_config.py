@@ -91,6 +91,11 @@ BAD_SEARCH = [
     (["search.refit=maybe"], "search.refit"),
     (["search.register=''"], "search.register"),
     (["search.top_k=0"], "search.top_k"),
+    (["search.confirm.top_k=-1"], "search.confirm.top_k"),
+    (["search.confirm.seeds=1"], "search.confirm.seeds"),
+    (["search.confirm.seeds=many"], "search.confirm.seeds"),
+    (["search.metric=val_auc"], "search.direction"),  # minimize: against the metric
+    (["search.metric=val_cost", "search.direction=maximize"], "search.direction"),
     (["search.patience=0"], "search.patience"),
     (["search.min_delta=-0.1"], "search.min_delta"),
     (["search.narrow_from=''"], "search.narrow_from"),

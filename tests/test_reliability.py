@@ -332,6 +332,7 @@ def test_a_study_whose_every_trial_fails_exits_1_with_a_clear_message(tmp_path, 
                    "search.space.model.activation.choices=[relu,leaky_relu]", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "error: every trial failed" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("error:") == 1, proc.stderr  # no second "invalid command line"
     trials = load_trials(tmp_path, "huge")
     assert len(trials) == 2 and all(t.state == S.FAIL for t in trials)
     assert all("diverged" in t.user_attrs["fail_reason"] for t in trials)

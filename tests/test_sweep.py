@@ -145,3 +145,40 @@ def test_multi_objective_and_grid_presets(tmp_path):
     study = optuna.load_study(study_name="grid", storage=storage)
     seen = {(t.params["train.optimizer"], t.params["model.activation"]) for t in study.trials}
     assert len(seen) == 4
+
+
+@pytest.fixture
+def npz_with_test_split(tmp_path):
+    """Two noisy blobs with a test split of their own."""
+    import numpy as np
+
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, 260)
+    X = rng.randn(260, 2) + 1.5 * y[:, None]
+    path = tmp_path / "blobs.npz"
+    np.savez(path, X=X[:200], y=y[:200], X_test=X[200:], y_test=y[200:])
+    return ["data=npz", f"data.path={path}", "search.study_name=blobs",
+            "tracking.log_model=false"]
+
+
+@pytest.mark.slow
+def test_a_time_budget_is_a_normal_end_that_refits_and_resumes(tmp_path, npz_with_test_split):
+    args = [*npz_with_test_split, "search.workers=1", "search.refit=true"]
+    sweep(tmp_path, *args, "search.n_trials=1")  # a first trial, whatever the machine's load
+    # A budget that runs out at once: the study ends at its time budget, not its total.
+    proc = sweep(tmp_path, *args, "search.n_trials=500", "search.timeout=1")
+    assert "stopped at the time budget" in proc.stdout
+    n_first = len(load(tmp_path, "blobs").trials)
+    assert 0 < n_first < 500
+    client, (parent,), children = runs_of(tmp_path, "blobs")
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["dnnsweep.stopped"] == "timeout"
+    refits = [r for r in children if r.data.tags.get("refit") == "true"]
+    assert len(refits) == 1 and "test_accuracy" in refits[0].data.metrics
+    assert refits[0].info.status == "FINISHED"
+    # The same command goes on with the study, under the same parent run.
+    sweep(tmp_path, *args, f"search.n_trials={n_first + 1}")
+    assert len(load(tmp_path, "blobs").trials) == n_first + 1
+    _, (again,), _ = runs_of(tmp_path, "blobs")
+    assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
+    assert again.data.tags["dnnsweep.stopped"] == "n_trials"

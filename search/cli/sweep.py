@@ -3,9 +3,15 @@ import sys
 
 from hydra.core.hydra_config import HydraConfig
 
-from search.cli.common import EXIT_FAILED, hydra_task, fail, run_hydra_app
+from search.cli.common import EXIT_FAILED, Exit, fail, hydra_task, run_hydra_app
 from search.config import ConfigError
 from search.storage.diskfull import DiskFull
+
+EXIT_INTERRUPTED = 130
+
+
+def say(line):
+    print(line, flush=True)
 
 
 @hydra_task
@@ -26,17 +32,34 @@ def sweep_task(cfg):
         fail(str(e))
     print(f"study {cfg.search.study_name!r}: opening it and the MLflow store"
           f"{new_store_note(cfg.tracking)} ...", flush=True)
+    from search.cli.study_summary import summary_lines
     from search.study.sweep import sweep
 
     base = [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("search")]
     try:
-        code = sweep(cfg, dims, base)
+        outcome = sweep(cfg, dims, base, say)
     except ConfigError as e:
         fail(str(e))
     except DiskFull as e:
         fail(str(e), EXIT_FAILED)
-    if code:
-        sys.exit(code)
+    if outcome.note:  # nothing to run
+        say(outcome.note)
+        return
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if outcome.status is None:
+        say(f"{outcome.counts['RUNNING']} trial(s) still running elsewhere; the launcher "
+            "that ends last closes the study's parent run")
+    say("\n".join(summary_lines(outcome, cfg, dims, base)))
+    if outcome.interrupted:
+        print("interrupted: run the same command again to resume the study", file=sys.stderr)
+        raise Exit(EXIT_INTERRUPTED)
+    if outcome.best is None and outcome.status is not None:
+        if outcome.counts["FAIL"]:
+            fail("every trial failed; see fail_reason on the trials and the runs' error tags",
+                 EXIT_FAILED)
+        fail(f"no trial completed within search.timeout={cfg.search.timeout} s: raise it, "
+             "or make the trials shorter", EXIT_FAILED)
 
 
 def narrowed(cfg, dims):

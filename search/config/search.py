@@ -13,7 +13,11 @@ from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
 DIRECTIONS = ("minimize", "maximize")
 EXTRA_METRICS = ("n_parameters", "train_seconds")
-METRICS = ("val_cost", "val_accuracy", "train_accuracy", *EXTRA_METRICS)
+# The scores a study can select on, and the direction that makes each one better.
+BETTER = {"val_cost": "minimize", "val_accuracy": "maximize",
+          "val_balanced_accuracy": "maximize", "val_auc": "maximize",
+          "train_accuracy": "maximize"}
+METRICS = (*BETTER, *EXTRA_METRICS)
 
 
 @dataclass
@@ -21,6 +25,17 @@ class NarrowSchema:
     """search.narrow_from: how a space is narrowed from another study's best trials."""
     top: float = 0.2      # the fraction of complete trials the new ranges are measured on (>= 3)
     margin: float = 0.25  # widen each range by this fraction of its span on each side
+
+
+@dataclass
+class ConfirmSchema:
+    """search.confirm: after the study, the top_k best configurations are re-trained with
+    `seeds` new seeds each under the same protocol; the refit takes the best mean."""
+    top_k: int = 0   # configurations to confirm (0: off)
+    seeds: int = 3   # new seeds per configuration (>= 2: a mean and a 95% interval)
+
+
+CONFIRM_RULES = {"top_k": Integer(0, 1000), "seeds": Integer(2, 1000)}
 
 
 @dataclass
@@ -36,8 +51,10 @@ class SearchSchema:
     n_trials: int = 60             # finished trials (complete + pruned + failed) to reach
     timeout: Optional[float] = None  # seconds of wall time for this invocation (null: none)
     workers: int = 2               # worker processes on this machine
-    metric: Any = "val_cost"       # or a list, for several objectives (with as many directions)
-    direction: Any = "minimize"
+    metric: Any = "val_cost"       # or val_accuracy, val_balanced_accuracy, val_auc (ROC AUC),
+    #                                train_accuracy, n_parameters, train_seconds; or a list, for
+    #                                several objectives (with as many directions)
+    direction: Any = "minimize"    # maximize for accuracies and val_auc
     seed: int = 0                  # seeds the sampler
     retry_failed: bool = True      # a trial whose worker died or was interrupted is retried once
     heartbeat_interval: int = 5    # seconds between a running trial's heartbeats (RDB storages)
@@ -48,6 +65,8 @@ class SearchSchema:
     register: Optional[str] = "${search.study_name}"  # the refit's model becomes a new version
     #                                of this registered model, alias "champion" (null: none)
     top_k: int = 5                 # best trials shown in the summary
+    confirm: ConfirmSchema = field(default_factory=ConfirmSchema)  # re-train the best with
+    #                                new seeds; the refit takes the best confirmed mean
     patience: Optional[int] = None  # stop once this many trials in a row finished without
     #                                improving the best by more than min_delta (null: off)
     min_delta: float = 0.0         # the improvement patience asks for (in the metric's units)
@@ -79,6 +98,7 @@ def check_search(search):
         search = OmegaConf.to_container(search, resolve=True)
     check_rules(search, RULES, "search")
     check_cv(search["cv"], "search.cv")
+    check_rules(search["confirm"], CONFIRM_RULES, "search.confirm")
     if search["grace_period"] <= search["heartbeat_interval"]:
         raise ConfigError(f"search.grace_period={search['grace_period']}: must be greater than "
                           f"search.heartbeat_interval={search['heartbeat_interval']}")
@@ -89,9 +109,13 @@ def check_search(search):
     for d in directions:
         if d not in DIRECTIONS:
             raise ConfigError(f"search.direction={d!r}: must be one of {', '.join(DIRECTIONS)}")
-    for m in metrics:
+    for m, d in zip(metrics, directions):
         if m not in METRICS:
             raise ConfigError(f"search.metric={m!r}: must be one of {', '.join(METRICS)}")
+        if BETTER.get(m, d) != d:
+            raise ConfigError(f"search.direction={d!r} for search.metric={m!r}: "
+                              f"{'higher' if BETTER[m] == 'maximize' else 'lower'} is better; "
+                              f"set search.direction={BETTER[m]}")
     storage = search["storage"]
     if storage and "://" not in storage and Path(storage).expanduser().is_dir():
         raise ConfigError(f"search.storage={storage!r}: is a folder; must be null (the local "

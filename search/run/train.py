@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from dnn import DivergenceError, evaluate, fit
+from dnn import DivergenceError, evaluate, fit, predict_proba
 from dnn.data import load_dataset
 from search.config import check_run_config, fit_kwargs, flatten, run_config
 from search.config.fits import check_against_data
+from search.run.baseline import run_baselines, split_params
 from search.run.cv import cross_validate
+from search.run.metrics import bootstrap_spread
 from search.progress import Progress
 from search.secrets import mask
 
@@ -31,6 +33,8 @@ class RunResult:
     costs: list
     metrics: dict
     parameters: dict = field(repr=False)
+    folds: dict = field(default_factory=dict)      # {"fold_1": {"val_auc": ...}} under CV
+    baselines: dict = field(default_factory=dict)  # {"val_cost": ...}: a model that learns nothing
 
 
 def load_run_data(cfg):
@@ -147,14 +151,16 @@ class StepLogger:
 
 
 def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_step, progress):
-    tracker.log_params(flatten(cfg))
+    protocol = (cv_folds(cfg), OmegaConf.select(cfg, "cv.repeats") or 1, cfg.data.seed)
+    tracker.log_params({**flatten(cfg), **split_params(data, *protocol)})
     tracker.log_dataset(cfg.data.name, data.X_train, data.Y_train, "training")
     log = StepLogger(tracker, cfg, eval_split, on_step, progress)
     kwargs = fit_kwargs(cfg)
     try:
+        folds = {}
         if cv_folds(cfg):
-            costs, final, parameters, _ = cross_validate(data, kwargs, cfg.cv.folds,
-                                                         cfg.cv.repeats, cfg.data.seed, log)
+            costs, final, parameters, folds = cross_validate(data, kwargs, cfg.cv.folds,
+                                                             cfg.cv.repeats, cfg.data.seed, log)
         else:
             costs, final, parameters = _train_single(data, kwargs, evaluation, eval_split, log)
     finally:
@@ -164,11 +170,14 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
     for key, value in final.items():
         if key == "train_accuracy" or key.endswith("_std") or not logged_at_last_step:
             tracker.metric(key, value, step)
+    baselines = run_baselines(data, *protocol).values
+    for key, value in baselines.items():
+        tracker.metric(f"baseline_{key}", value, step)
     tracker.flush()
     with tempfile.TemporaryDirectory() as tmp:
         _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
                         eval_split, tmp)
-    return RunResult(tracker.run_id, costs, final, parameters)
+    return RunResult(tracker.run_id, costs, final, parameters, folds, baselines)
 
 
 def cv_folds(cfg):
@@ -185,4 +194,6 @@ def _train_single(data, kwargs, evaluation, eval_split, log):
     final = {"train_accuracy": train_metrics["accuracy"]}
     if evaluation is not None:
         final.update(evaluate(parameters, *evaluation, activation, f"{eval_split}_"))
+        AL = predict_proba(evaluation[0], parameters, activation)
+        final.update(bootstrap_spread(evaluation[1], AL, f"{eval_split}_"))
     return costs, final, parameters

@@ -1,23 +1,19 @@
 """A sweep on this machine: open the study and its parent run, start the workers, show
-progress, and report the best trials when they are done."""
+progress, and close the study: refit, parent run, and the StudyOutcome the CLI reports."""
 import multiprocessing
 from multiprocessing.connection import wait as wait_any
 import os
 import signal
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import optuna
 from omegaconf import OmegaConf
 
 from search.tracking import report
 from search.tracking.plotter import Plotter
-from search.config import flatten, run_config
+from search.config import flatten
 from search.progress import Progress
-from search import links
 from search.storage.locks import ask_lock
 from search.study.narrow_from import warm_start
 from search.tracking.settings_log import log_changed_settings
@@ -26,6 +22,8 @@ from search.study.stopping import stop_reason
 from search.study.study import (FINISHED, as_list, counts, open_study, quiet_optuna,
                                 recover_dead_trials, started, trained_finished)
 from search.storage.diskfull import DiskFull, fullest
+from search.study.finish import finish
+from search.study.outcome import StudyOutcome
 from search.study.worker import (DISK_FULL_EXIT, STOP, stop_on_signals, worker_entry,
                                  worker_loop)
 
@@ -142,95 +140,6 @@ def store_paths(cfg):
     return paths or ["."]
 
 
-def refit_best(cfg, study, dims, parent_run_id):
-    """Retrain the best config on all training data (train + validation) and evaluate it
-    once on the test split, as a child run tagged refit=true. Once per best trial: the
-    test split is looked at once, never used to choose."""
-    from search.run.train import train_run
-    from search.study.space import apply_values, values_from_params
-
-    best = report.ranked(study)
-    if not best:
-        return None
-    best = best[0]
-    mark = links.claim_refit(study, best.number, ask_lock(cfg.search.storage))
-    if mark is not None:
-        if "run_id" not in mark:
-            print(f"refit: trial {best.number} is being refit by {mark.get('owner')}",
-                  flush=True)
-            return None
-        return mark
-    refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
-    refit_cfg.data.val_fraction = 0.0
-    refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
-    print(f"refit: trial {best.number} on all training data", flush=True)
-    result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
-                                        "optuna.trial_number": best.number},
-                       parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
-                       progress=False)
-    done = {"trial": best.number, "run_id": result.run_id,
-            **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
-    if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
-        done["model"] = f"models:/{refit_cfg.tracking.register}@champion"
-    links.set_refit_done(study, done)
-    return done
-
-
-def finish(cfg, study, dims, base_overrides, parent_run_id, status, plotter=None):
-    """Refit (once the study is FINISHED), refresh the parent run (best, CSV, plots; then
-    status, None: left running), and print the summary lines."""
-    from search.tracking.client import refresh_parent_run
-
-    metrics = as_list(cfg.search.metric)
-    refit = (refit_best(cfg, study, dims, parent_run_id)
-             if cfg.search.refit and status == "FINISHED" else None)
-    with tempfile.TemporaryDirectory() as tmp:
-        files = [(report.write_trials_csv(study, Path(tmp) / "trials.csv"), None)]
-        verbosity = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.ERROR)  # "no complete trials" is known
-        try:
-            plots, skipped = (plotter.draw(study, tmp) if plotter
-                              else report.write_plots(study, tmp))
-        finally:
-            optuna.logging.set_verbosity(verbosity)
-        files += [(p, "plots") for p in plots]
-        location = write_report(cfg, study, dims, base_overrides, parent_run_id, tmp)
-        refresh_parent_run(cfg.tracking, parent_run_id, report.best_summary(study, metrics),
-                           files, status)
-    for note in skipped:
-        print(f"note: plot skipped ({note})", file=sys.stderr)
-    lines = report.summary_table(study, metrics, dims, base_overrides, cfg.search.top_k,
-                                 cfg.search.cv)
-    if refit:
-        scores = "  ".join(f"{k}={v:.4f}" for k, v in refit.items() if k.startswith("test_"))
-        lines.append(f"refit of trial {refit['trial']} on all training data: MLflow run "
-                     f"{refit['run_id']}  {scores or '(the data has no test split)'}")
-        if refit.get("model"):
-            lines.append(f"registered model: {refit['model']}")
-    if location:
-        lines.append(f"report: {location}")
-    print("\n".join(lines))
-
-
-def write_report(cfg, study, dims, base_overrides, parent_run_id, folder):
-    """report.html and the cost-curve figures on the parent run; returns its location
-    (None when it could not be written: the study's own results are already stored)."""
-    from search.study.insight import report_content
-    from search.tracking.study_report import log_study_report
-
-    metrics = as_list(cfg.search.metric)
-    val_metric = metrics[0] if metrics[0].startswith("val_") else "val_cost"
-    try:
-        content = report_content(study, cfg, dims, base_overrides)
-        trials = study.get_trials(deepcopy=False)
-        location, _ = log_study_report(cfg.tracking, parent_run_id, trials, content,
-                                       val_metric, Path(folder) / "report")
-        return report.mask(location)
-    except Exception as e:  # noqa: BLE001 - a report that fails must not lose the study
-        print(f"note: report skipped ({type(e).__name__}: {e})", file=sys.stderr)
-        return None
-
-
 def nothing_to_run(study, search):
     """One line when the study already has its total and nothing runs, else None."""
     done = trained_finished(study)
@@ -261,52 +170,77 @@ def study_settings(cfg):
     return flatten({"search": search})
 
 
-def sweep(cfg, dims, base_overrides):
-    """Run (or resume, or join) the study; returns the process exit code."""
+def sweep(cfg, dims, base_overrides, say=None):
+    """Run (or resume, or join) the study; returns a StudyOutcome. say(line) receives the
+    few lines a user wants while it runs (the parent run, the refit starting)."""
+    say = say or (lambda line: None)
     quiet_optuna()
     plotter = Plotter()  # loads the plotting stack while the study runs
     try:
-        return _sweep(cfg, dims, base_overrides, plotter)
+        return _sweep(cfg, dims, base_overrides, plotter, say)
     finally:
         plotter.close()
 
 
-def _sweep(cfg, dims, base_overrides, plotter):
+def end_status(study, search, interrupted, deadline):
+    """(parent run status, stop reason). A time budget that ran out, or a study stalled
+    under search.patience, is a normal end."""
+    c = counts(study)
+    if interrupted:
+        return "KILLED", "interrupted"
+    if trained_finished(study) >= search.n_trials:
+        return "FINISHED", "n_trials"
+    if stop_reason(study, search):
+        return "FINISHED", stop_reason(study, search)
+    if c[optuna.trial.TrialState.RUNNING]:
+        # Trials still run in other launchers of the study (other machines): the last of
+        # them to end closes the parent run. Closing it here could land after theirs.
+        return None, "running_elsewhere"
+    if deadline is not None and time.time() >= deadline:
+        return "FINISHED", "timeout"
+    return "KILLED", "incomplete"  # workers ended early (crashed or killed): a resume goes on
+
+
+def _sweep(cfg, dims, base_overrides, plotter, say):
+    from search.run.baseline import split_params
     from search.run.train import load_run_data
-    from search.tracking.client import browse_hint, ensure_parent_run, set_run_tags, tracking_uri
+    from search.tracking.client import browse_hint, ensure_parent_run, tracking_uri
 
     search = cfg.search
     metrics = as_list(search.metric)
     study = open_study(cfg, dims)
-    check_definition(study, study_definition(cfg, dims, data_digest(load_run_data(cfg)[0])),
+    data = load_run_data(cfg)[0]
+    check_definition(study, study_definition(cfg, dims, data_digest(data)),
                      ask_lock(search.storage))
     if search.narrow_from:
         added = warm_start(study, cfg, dims, ask_lock(search.storage))
         if added:
-            print(f"warm start: {added} finished trial(s) of study {search.narrow_from!r} "
-                  "inside the new space (not re-trained, not counted in search.n_trials)",
-                  flush=True)
+            say(f"warm start: {added} finished trial(s) of study {search.narrow_from!r} "
+                "inside the new space (not re-trained, not counted in search.n_trials)")
     recover_dead_trials(study, cfg)
     nothing = nothing_to_run(study, search)
     if nothing:
-        print(nothing)
-        return 0
+        return StudyOutcome(study=study, metrics=metrics, parent_run_id=None, status=None,
+                            stopped="nothing_to_run", experiment=cfg.tracking.experiment,
+                            tracking_uri=report.mask(tracking_uri(cfg.tracking)), note=nothing)
     deadline = time.time() + search.timeout if search.timeout else None
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
     # store only once the parent run exists, so a new store is created by this process alone.
     procs = start_workers(cfg, dims, base_overrides, deadline)
     try:
-        parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study,
-                                   study_settings(cfg), ask_lock(search.storage))
+        settings = {**study_settings(cfg),
+                    **split_params(data, search.cv.folds, search.cv.repeats, cfg.data.seed)}
+        parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study, settings,
+                                   ask_lock(search.storage))
     except BaseException:
         stop_workers(procs)
         raise
     if search.narrow_from:
         mark_narrowed(cfg, parent, dims)
     log_changed_settings(cfg.tracking, parent, study_settings(cfg))
-    print(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
-          f"MLflow parent run {parent}", flush=True)
+    say(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
+        f"MLflow parent run {parent}")
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(study, metrics, search.n_trials, stop, cfg),
                                daemon=True)
@@ -328,31 +262,10 @@ def _sweep(cfg, dims, base_overrides, plotter):
         stop.set()
         watcher.join(timeout=10)
     recover_dead_trials(study, cfg)
-    c = counts(study)
-    stopped = None if interrupted else stop_reason(study, search)
-    if (trained_finished(study) >= search.n_trials or stopped) and not interrupted:
-        status = "FINISHED"
-        if stopped:
-            set_run_tags(cfg.tracking, parent, {"dnnsweep.stopped": stopped})
-            print(f"stopped: {search.patience} trials in a row did not improve the best "
-                  f"{metrics[0]} by more than {search.min_delta}", flush=True)
-    elif interrupted or not c[optuna.trial.TrialState.RUNNING]:
-        status = "KILLED"  # stopped, or out of time: a resume goes on
-    else:
-        # Trials still run in other launchers of the study (other machines): the last of
-        # them to end closes the parent run. Closing it KILLED here could land after
-        # their FINISHED.
-        status = None
-        print(f"{c[optuna.trial.TrialState.RUNNING]} trial(s) still running elsewhere; "
-              "the launcher that ends last closes the study's parent run", flush=True)
-    finish(cfg, study, dims, base_overrides, parent, status, plotter)
-    print(f"browse: {browse_hint(cfg.tracking, parent)}  (experiment "
-          f"{cfg.tracking.experiment!r} in {report.mask(tracking_uri(cfg.tracking))})")
-    if interrupted:
-        print("interrupted: run the same command again to resume the study", file=sys.stderr)
-        return 130
-    if not report.ranked(study):
-        print("error: every trial failed; see fail_reason on the trials and the runs' "
-              "error tags", file=sys.stderr)
-        return 1
-    return 0
+    status, stopped = end_status(study, search, interrupted, deadline)
+    outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=status,
+                           stopped=stopped, experiment=cfg.tracking.experiment,
+                           tracking_uri=report.mask(tracking_uri(cfg.tracking)),
+                           browse=browse_hint(cfg.tracking, parent))
+    finish(cfg, study, dims, base_overrides, parent, outcome, plotter, say)
+    return outcome

@@ -10,6 +10,7 @@ import optuna
 from dnn import DivergenceError
 from search.study import space as space_mod
 from search.config import ConfigError, check_run_config
+from search.run.metrics import SELECTION_METRICS
 from search.run.train import train_run
 from search import links
 from search.storage.locks import ask_lock
@@ -22,6 +23,13 @@ from search.storage.diskfull import DiskFull, is_disk_full
 
 
 STOP = threading.Event()
+FOLD_SCORES_KEY = "fold_scores"  # {"fold_1": {"val_auc": ...}, ...} of a cross-validated trial
+
+
+def fold_scores(folds):
+    """The validation scores of each fold (what trials and baselines are compared on)."""
+    return {name: {k: v for k, v in m.items() if k in SELECTION_METRICS}
+            for name, m in folds.items()}
 
 
 class Interrupted(PrunedRun):
@@ -116,6 +124,8 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
                            run_name=f"trial-{trial.number}", progress=False, on_start=on_start)
         values_out = trial_values(result, metrics, time.perf_counter() - start)
         links.set_trial_metrics(trial, result.metrics)
+        if result.folds:  # each fold's scores: the verdict compares trials fold by fold
+            trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
         state = optuna.trial.TrialState.COMPLETE
     except (Interrupted, KeyboardInterrupt):
         reason = links.INTERRUPTED

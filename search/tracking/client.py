@@ -300,15 +300,18 @@ def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
     return run_id
 
 
-def refresh_parent_run(cfg_tracking, run_id, best, files, status):
-    """Best value(s) as metrics and best params as tags; trials CSV and plots as artifacts;
-    then status: FINISHED, KILLED, or None (left RUNNING for a launcher still at work)."""
+def refresh_parent_run(cfg_tracking, run_id, best, files, status, metrics=None, tags=None):
+    """Best value(s) as metrics and best params as tags, plus the given metrics and tags;
+    trials CSV and plots as artifacts; then status: FINISHED, KILLED, or None (left
+    RUNNING for a launcher still at work)."""
     from mlflow.entities import Metric, RunTag
 
     client = client_for(cfg_tracking)
     now = int(time.time() * 1000)
-    metrics = [Metric(k, float(v), now, 0) for k, v in best.get("values", {}).items()]
-    tags = [RunTag(f"best.{k}", mask(v)) for k, v in best.get("params", {}).items()]
+    values = {**best.get("values", {}), **(metrics or {})}
+    metrics = [Metric(k, float(v), now, 0) for k, v in values.items()]
+    tags = [*(RunTag(k, mask(v)) for k, v in (tags or {}).items()),
+            *(RunTag(f"best.{k}", mask(v)) for k, v in best.get("params", {}).items())]
     if best.get("run_id"):
         tags.append(RunTag("best.run_id", best["run_id"]))
     if metrics or tags:
