@@ -37,7 +37,8 @@ def test_interval_and_ties_by_hand():
 
 
 @pytest.mark.slow
-def test_confirmation_runs_count_k_times_s_and_the_refit_follows_the_confirmed_best(tmp_path):
+def test_confirmation_runs_count_k_times_s_and_the_refit_follows_the_confirmed_best(
+        tmp_path, monkeypatch):
     from search.study.finish import finish
     from search.study.outcome import StudyOutcome
     from search.study.study import open_study
@@ -45,6 +46,8 @@ def test_confirmation_runs_count_k_times_s_and_the_refit_follows_the_confirmed_b
 
     cfg = sweep_config(tmp_path, "search.confirm.top_k=2", "search.confirm.seeds=2",
                        "search.refit=true")
+    # MLflow sets this process's MLFLOW_TRACKING_URI; restore it for the tests that follow
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", cfg.tracking.uri)
     dims = check_sweep_config(cfg)
     study = open_study(cfg, dims)
     lr = optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)

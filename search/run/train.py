@@ -172,7 +172,8 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
             tracker.metric(key, value, step)
     baselines = run_baselines(data, *protocol).values
     for key, value in baselines.items():
-        tracker.metric(f"baseline_{key}", value, step)
+        if np.isfinite(value):  # inf: a class the training part never saw
+            tracker.metric(f"baseline_{key}", value, step)
     tracker.flush()
     with tempfile.TemporaryDirectory() as tmp:
         _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
