@@ -60,8 +60,10 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
 
 
 def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=None, say=None):
-    """Refit (once the study is FINISHED), then refresh the parent run: best, stop
-    reason, CSV, plots; then its status (None: left running). Fills outcome."""
+    """Once the study is FINISHED (its total, its time budget or its patience reached):
+    confirm the best configurations and refit the winner. Then judge the best against the
+    baselines and refresh the parent run: best, baselines, stop reason, verdict, CSV, plots,
+    report; then its status (None: left running). Fills outcome."""
     from search.tracking.client import refresh_parent_run
 
     say = say or _silent
@@ -91,7 +93,8 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
             optuna.logging.set_verbosity(verbosity)
         files += [(p, "plots") for p in plots]
         outcome.report = write_report(cfg, study, dims, base_overrides, parent_run_id, tmp,
-                                      outcome.notes)
+                                      outcome.notes,
+                                      outcome.judgement_lines() + outcome.confirmation_lines())
         refresh_parent_run(cfg.tracking, parent_run_id, report.best_summary(study, metrics),
                            files, outcome.status, metrics=values, tags=tags)
 
@@ -115,10 +118,14 @@ def judge(cfg, study, outcome, trial=None, data=None):
     outcome.baselines = {f"baseline_{k}": v for k, v in values.items()
                          if v == v and abs(v) != float("inf")}  # MLflow takes finite values
     outcome.data_summary = data_summary(data, *protocol)
+    folds, repeats = protocol[:2]
+    outcome.protocol = (f"{folds} folds" + (f" x {repeats} repeats" if repeats > 1 else "")
+                        if folds else "validation split")
     outcome.verdict = verdict.evaluate(study, cfg, data, trial)
 
 
-def write_report(cfg, study, dims, base_overrides, parent_run_id, folder, notes):
+def write_report(cfg, study, dims, base_overrides, parent_run_id, folder, notes,
+                 verdict_lines=None):
     """report.html and the cost-curve figures on the parent run; returns its location
     (None when it could not be written: the study's own results are already stored, and
     notes gets one line saying why)."""
@@ -128,7 +135,8 @@ def write_report(cfg, study, dims, base_overrides, parent_run_id, folder, notes)
     metrics = as_list(cfg.search.metric)
     val_metric = metrics[0] if metrics[0].startswith("val_") else "val_cost"
     try:
-        content = report_content(study, cfg, dims, base_overrides)
+        content = report_content(study, cfg, dims, base_overrides,
+                                 [line for line in verdict_lines or () if line])
         trials = study.get_trials(deepcopy=False)
         location, _ = log_study_report(cfg.tracking, parent_run_id, trials, content,
                                        val_metric, Path(folder) / "report")

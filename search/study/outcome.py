@@ -31,6 +31,7 @@ class StudyOutcome:
     confirmed: list = field(default_factory=list)   # search.study.confirm.Confirmed
     data_summary: object = None                     # search.run.metrics.DataSummary
     note: Optional[str] = None
+    protocol: str = "split"                         # "5 folds", "5 folds x 2 repeats", "split"
 
     @property
     def interrupted(self):
@@ -51,3 +52,42 @@ class StudyOutcome:
 
         top = ranked(self.study)
         return top[0] if top else None
+
+    def judgement_lines(self):
+        """The class balance of each split, the baseline beside the best, the verdict."""
+        lines = []
+        summary = self.data_summary
+        if summary is not None:
+            lines += ["", "class balance of each split:", *("  " + l for l in summary.lines())]
+            if summary.shift:
+                points, name, train, test = summary.shift
+                lines.append(f"note: the class proportions of the training and test data "
+                             f"differ by {points:.0f} points ({name}: {train:.0f}% of "
+                             f"training, {test:.0f}% of test): accuracy on one says little "
+                             "about the other; val_auc and val_balanced_accuracy do not "
+                             "depend on them")
+        best, metric = self.best, self.metrics[0]
+        baseline = self.baselines.get(f"baseline_{metric}")
+        if best is not None and baseline is not None:
+            lines.append(f"best {metric} {best.values[0]:.5g} (trial {best.number}); baseline "
+                         f"{baseline:.5g} (a model that learns nothing, on the same "
+                         f"{self.protocol})")
+        if self.verdict is not None:
+            lines.append(self.verdict.sentence())
+        return lines
+
+    def confirmation_lines(self):
+        """Each confirmed configuration's mean and 95% interval over its new seeds."""
+        if not self.confirmed:
+            return []
+        metric = self.metrics[0]
+        lines = ["", f"confirmation: the {len(self.confirmed)} best configuration(s), each "
+                 f"re-trained with new seeds on the same {self.protocol}:",
+                 f"  {'trial':>6}  {'mean ' + metric:>24}  {'95% interval':>20}  seeds"]
+        for c in self.confirmed:
+            low, high = c.interval
+            word = "best" if c.winner else "tied with the best" if c.tied else "worse"
+            lines.append(f"  {c.trial:>6}  {c.mean:24.5g}  "
+                         f"{f'[{low:.4g}, {high:.4g}]':>20}  {len(c.scores):>5}  {word}")
+        lines.append(f"the refit takes trial {self.confirmed[0].trial}: the best confirmed mean")
+        return lines
