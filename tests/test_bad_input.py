@@ -3,7 +3,7 @@ value, no traceback (unless HYDRA_FULL_ERROR=1), and nothing created in any stor
 study, no MLflow run, no mlruns/ folder).
 
 Every case runs in-process through the scripts' own main() (Hydra's app runs in this
-process); a few cases run the installed scripts as real processes for the CLI contract.
+process); test_cli_contract.py runs a few through the installed scripts as real processes.
 """
 import re
 import sys
@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-
-from helpers import run_cli
 
 UNREACHABLE = "postgresql+psycopg2://nobody@127.0.0.1:1/x"
 
@@ -304,98 +302,3 @@ def test_bad_input_is_rejected_with_one_clear_line_and_no_store_touched(
     assert run_ids(cwd) == before, "bad input must not create an MLflow run"
     assert optuna_studies(cwd) == [], "bad input must not create a study"
     assert not (Path(cwd) / "pwned.txt").exists()
-
-
-# The CLI contract, through the installed scripts as real processes.
-
-def one_error_line(proc):
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
-
-
-def test_dnn_train_exits_2_with_one_line_and_creates_nothing(tmp_path):
-    proc = run_cli("dnn-train", "train.seed=-1", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert one_error_line(proc) == "error: train.seed=-1: must be an integer in [0, 4294967295]"
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_dnn_sweep_refuses_a_space_the_run_would_refuse_before_any_study(tmp_path):
-    proc = run_cli("dnn-sweep", "search.space.train.optimizer.choices=[gd,sgd]", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "train.optimizer='sgd': must be one of gd, momentum, adam" in one_error_line(proc)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_an_unknown_tracking_scheme_in_the_environment_creates_no_study(tmp_path):
-    proc = run_cli("dnn-sweep", "search.n_trials=1", cwd=tmp_path,
-                   env={"MLFLOW_TRACKING_URI": "foo://x"})
-    assert proc.returncode == 2
-    assert "MLFLOW_TRACKING_URI='foo://x': unknown store scheme 'foo'" in one_error_line(proc)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_dnn_reproduce_refuses_a_stored_resolver_without_reading_it(reproduce_store):
-    cwd, ids = reproduce_store
-    before = run_ids(cwd)
-    proc = run_cli("dnn-reproduce", ids["secret"], cwd=cwd, env={"SECRET_TOKEN": "hunter2"})
-    assert proc.returncode == 2
-    line = one_error_line(proc)
-    assert "'${oc.env:SECRET_TOKEN}' at tracking.experiment" in line and "hunter2" not in line
-    assert run_ids(cwd) == before
-
-
-def test_dnn_ui_refuses_an_unknown_tracking_scheme(tmp_path):
-    proc = run_cli("dnn-ui", "--tracking-uri", "foo://x", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "--tracking-uri='foo://x'" in one_error_line(proc)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_hydra_full_error_shows_the_traceback(tmp_path):
-    """The one-line errors hide nothing: HYDRA_FULL_ERROR=1 brings the traceback back."""
-    import os
-    import subprocess
-
-    from helpers import command
-
-    env = {**os.environ, "HYDRA_FULL_ERROR": "1"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    proc = subprocess.run([command("dnn-train"), "data=nosuch"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "Traceback" in proc.stderr
-    assert not (tmp_path / "mlruns").exists()
-
-
-def test_a_failure_after_start_names_the_exception_not_hydras_hint(tmp_path):
-    """A web server that is not MLflow answers the health check but fails the API calls:
-    the one error line is the exception, not Hydra's 'set HYDRA_FULL_ERROR' hint."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                               "127.0.0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            assert time.monotonic() < deadline, "http.server did not start"
-            time.sleep(0.2)
-        work = tmp_path / "work"
-        work.mkdir()
-        proc = run_cli("dnn-train", f"tracking.uri=http://127.0.0.1:{port}",
-                       "train.num_iterations=5", cwd=work, env={"MLFLOW_TRACKING_URI": None})
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
-    assert proc.returncode == 1, proc.stderr
-    assert len(errors) == 1 and "HYDRA_FULL_ERROR" not in errors[0], proc.stderr
-    assert "MlflowException" in errors[0] and "404" in errors[0], errors[0]

@@ -89,7 +89,9 @@ RULES = {
 
 
 def as_list(value):
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    """search.metric or search.direction as a list (one objective: a list of one)."""
+    return list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) \
+        else [value]
 
 
 def check_search(search):

@@ -4,7 +4,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
-from search.config.search import check_search
+from search.config.search import as_list, check_search
 from search.config.space import check_space
 from search.run.train import StopRun
 from search import links
@@ -26,10 +26,6 @@ def quiet_optuna():
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-
-
-def as_list(value):
-    return list(value) if isinstance(value, (list, tuple)) or OmegaConf.is_list(value) else [value]
 
 
 def _check_option_types(node):
