@@ -73,6 +73,7 @@ def test_narrowed_bounds_in_the_dimensions_own_scale_with_edge_extension(old_stu
     # log10 span -2..-1 widened by 0.25 each side: 10**-2.25 .. 10**-0.75, rounded outward
     assert lr["low"] == pytest.approx(0.00562) and lr["high"] == pytest.approx(0.178)
     assert 10 ** -2.25 >= lr["low"] and lr["high"] >= 10 ** -0.75 and lr["log"] is True
+    assert (repr(lr["low"]), repr(lr["high"])) == ("0.00562", "0.178")  # as space.yaml shows
     # the best trial sits at the top edge: 2500-3000 (+125 each side: 2375-3125) goes
     # beyond 3000, snapped outward to the 500-step grid
     assert (new["train.num_iterations"]["low"], new["train.num_iterations"]["high"]) == (2000, 3500)

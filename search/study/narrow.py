@@ -41,8 +41,9 @@ def _scale(log):
 def _round_out(x, down):
     if x == 0 or not math.isfinite(x):
         return x
-    q = 10 ** (math.floor(math.log10(abs(x))) - SIGNIFICANT + 1)
-    return (math.floor if down else math.ceil)(x / q) * q
+    e = math.floor(math.log10(abs(x))) - SIGNIFICANT + 1
+    k = (math.floor if down else math.ceil)(x / 10 ** e)
+    return float(f"{k}e{e}")  # not k * 10**e: 441 * 1e-5 prints as 0.004410000000000001
 
 
 def _on_grid(x, origin, step, down):
