@@ -35,6 +35,7 @@ def sweep(cwd, *args):
     exe = str(BIN / "dnn-sweep") if (BIN / "dnn-sweep").exists() else shutil.which("dnn-sweep")
     env = {**os.environ}
     env.pop("MLFLOW_TRACKING_URI", None)
+    env["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     start = time.perf_counter()
     proc = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode:
@@ -65,6 +66,7 @@ def copy_figure(cwd, name, target):
 
     storage = JournalStorage(JournalFileBackend(str(Path(cwd) / "mlruns" / "optuna.journal")))
     parent = optuna.load_study(study_name=name, storage=storage).user_attrs["mlflow_parent_run_id"]
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     client = MlflowClient(f"sqlite:///{cwd}/mlruns/mlflow.db")
     shutil.copy(client.download_artifacts(parent, "plots/cost_curves.png", cwd), target)
 
@@ -97,7 +99,7 @@ def main():
         t_coarse, _ = sweep(cwd, *common, f"search.n_trials={half}", "search.study_name=coarse")
         t_fine, out = sweep(cwd, *common, f"search.n_trials={args.trials - half}",
                             "search.narrow_from=coarse", "search.study_name=coarse-fine")
-        space = out.split("warm start:")[0]
+        space = out.split("warm start:")[0].split("\nstudy 'coarse-fine': opening")[0]
         wide = trained_values(cwd, "wide")
         staged = trained_values(cwd, "coarse") + trained_values(cwd, "coarse-fine")
         warm = out.split("warm start: ")[1].split(" ")[0] if "warm start: " in out else "0"

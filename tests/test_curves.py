@@ -98,3 +98,18 @@ def test_two_hundred_trials_draw_into_one_figure(tmp_path):
     assert curves._thin(cs.curves[0].steps, cs.curves[0].values)[-1] == (2999, cs.curves[0].values[-1])
     assert len(curves._thin(cs.curves[0].steps, cs.curves[0].values)) <= curves.MAX_POINTS + 1
     assert curves.draw(cs, tmp_path / "c.png").is_file()
+
+
+def test_an_int_with_few_values_gets_a_legend_a_wide_one_a_colour_scale(tmp_path):
+    from optuna.distributions import IntDistribution
+
+    def one(dist, value):
+        t = optuna.trial.create_trial(value=0.1, params={"p": value}, distributions={"p": dist},
+                                      user_attrs={"mlflow_run_id": "r"})
+        return curves.collect([t], {"r": {"train_cost": [(0, 1.0), (1, 0.5)]}}, "train_cost", "p")
+
+    depth = one(IntDistribution(1, 4), 3)
+    assert depth.color_kind == "categorical"
+    assert one(IntDistribution(2, 32, log=True), 8).color_kind == "log"
+    assert one(IntDistribution(500, 3000, step=500), 1000).color_kind == "categorical"
+    assert curves.draw(depth, tmp_path / "d.png").is_file()

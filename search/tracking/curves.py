@@ -13,6 +13,7 @@ from search import links
 FETCH_THREADS = 8      # metric histories fetched at once (a tracking server answers in parallel)
 MAX_POINTS = 400       # points drawn per curve: enough for a 6-inch figure, fast with 200 curves
 LOG_Y_RATIO = 20.0     # a log y axis once the values span more than this factor
+FEW_VALUES = 10        # an int parameter with at most this many values gets a legend
 
 
 @dataclass
@@ -67,6 +68,9 @@ def color_kind(trials, color_by):
             continue
         if isinstance(dist, od.CategoricalDistribution):
             return "categorical"
+        if isinstance(dist, od.IntDistribution) and \
+                (dist.high - dist.low) // dist.step + 1 <= FEW_VALUES:
+            return "categorical"  # a depth of 1-4: four colours in a legend, not a scale
         return "log" if getattr(dist, "log", False) else "linear"
     return "none"
 
@@ -126,6 +130,8 @@ def _colors(curve_set):
     grey = (0.5, 0.5, 0.5, 1.0)
     if curve_set.color_kind == "categorical":
         choices = list(dict.fromkeys(v for v in values))
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in choices):
+            choices.sort()
         cmap = matplotlib.colormaps["tab10"]
         table = {v: cmap(i % 10) for i, v in enumerate(choices)}
 
@@ -157,9 +163,19 @@ def draw(curve_set, path, ylabel=None):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    # Optuna's matplotlib plots switch the global style to ggplot: not these figures.
+    with plt.style.context("default"):
+        fig, ax = plt.subplots(figsize=(8, 5))
+        _draw_on(ax, fig, curve_set, ylabel)
+        fig.savefig(path, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _draw_on(ax, fig, curve_set, ylabel):
     from matplotlib.collections import LineCollection
 
-    fig, ax = plt.subplots(figsize=(8, 5))
     colors, add_key = _colors(curve_set)
     # Complete trials over pruned ones; each group one LineCollection (fast for 200 curves).
     for state, alpha, style, width in (("PRUNED", 0.3, (0, (4, 3)), 0.7),
@@ -181,7 +197,5 @@ def draw(curve_set, path, ylabel=None):
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel or curve_set.metric)
     ax.set_title(caption(curve_set), fontsize=9)
+    ax.grid(alpha=0.3)
     add_key(ax, fig)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return path
