@@ -18,6 +18,10 @@ def say(line):
 def sweep_task(cfg):
     from dnn.data import DataError
 
+    from omegaconf import OmegaConf
+
+    name = OmegaConf.select(cfg, "search.study_name", throw_on_resolution_failure=False)
+    print(f"study {name!r}: checking the config and the data ...", flush=True)
     try:
         from search.study.study import base_run_config, check_sweep_config, quiet_optuna
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
