@@ -3,8 +3,8 @@
 The model is logged from code (search/tracking/model_code.py: no pickle) with the `dnn`
 package beside it (code_paths), so a fresh environment needs only what a package index has:
 numpy and mlflow. It carries a signature (float64 examples as rows, one class per row) and
-an input example from the training data; MLflow links it to its run and links the run's
-final metrics to it.
+an input example from the training data, and is an output of its run with the run's final
+metrics linked to it.
 """
 from pathlib import Path
 
