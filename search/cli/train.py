@@ -64,6 +64,8 @@ def print_summary(cfg, result):
     print(f"MLflow run {result.run_id} in {mask(tracking_uri(cfg.tracking))}")
     print(f"open it:   {browse_hint(cfg.tracking, result.run_id)}")
     print(f"reproduce: dnn-reproduce {result.run_id}")
+    if cfg.tracking.register and cfg.tracking.log_model and not cfg.cv.folds:
+        print(f"registered model: models:/{cfg.tracking.register}@champion")
 
 
 def jobs_table(jobs):
