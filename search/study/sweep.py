@@ -14,6 +14,7 @@ from search.tracking import report
 from search.tracking.plotter import Plotter
 from search.config import flatten
 from search.progress import Progress
+from search import links
 from search.storage.locks import ask_lock
 from search.study.narrow_from import warm_start
 from search.tracking.settings_log import log_changed_settings
@@ -165,6 +166,18 @@ def mark_narrowed(cfg, parent, dims):
     client_for(cfg.tracking).log_text(parent, space_yaml(dims), "space.yaml")
 
 
+def parent_left_running(cfg, study):
+    """The study's parent run id when it is still RUNNING (its last launcher found trials
+    running elsewhere and left it open), else None."""
+    from search.tracking.client import client_for
+
+    parent = links.parent_run_id(study)
+    if not parent:
+        return None
+    return parent if client_for(cfg.tracking).get_run(parent).info.status == "RUNNING" \
+        else None
+
+
 def study_settings(cfg):
     search = OmegaConf.to_container(cfg.search, resolve=True)
     return flatten({"search": search})
@@ -220,9 +233,22 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     recover_dead_trials(study, cfg)
     nothing = nothing_to_run(study, search)
     if nothing:
-        return StudyOutcome(study=study, metrics=metrics, parent_run_id=None, status=None,
-                            stopped="nothing_to_run", experiment=cfg.tracking.experiment,
-                            tracking_uri=report.mask(tracking_uri(cfg.tracking)), note=nothing)
+        left_open = parent_left_running(cfg, study)
+        if not left_open:
+            return StudyOutcome(study=study, metrics=metrics, parent_run_id=None, status=None,
+                                stopped="nothing_to_run", experiment=cfg.tracking.experiment,
+                                tracking_uri=report.mask(tracking_uri(cfg.tracking)),
+                                note=nothing)
+        # The launcher whose trials ended last was not this one's predecessor: the study
+        # is complete but its parent run was left RUNNING. Close it (refit, verdict) here.
+        status, stopped = end_status(study, search, False, None)
+        outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=left_open,
+                               status=status, stopped=stopped,
+                               experiment=cfg.tracking.experiment,
+                               tracking_uri=report.mask(tracking_uri(cfg.tracking)),
+                               browse=browse_hint(cfg.tracking, left_open))
+        finish(cfg, study, dims, base_overrides, left_open, outcome, plotter, say)
+        return outcome
     deadline = time.time() + search.timeout if search.timeout else None
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
