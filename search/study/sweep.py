@@ -10,6 +10,7 @@ import time
 import optuna
 from omegaconf import OmegaConf
 
+from search import links
 from search.tracking import report
 from search.tracking.plotter import Plotter
 from search.config import flatten
@@ -146,6 +147,8 @@ def nothing_to_run(study, search):
     done = trained_finished(study)
     if counts(study)[optuna.trial.TrialState.RUNNING]:
         return None
+    if search.refit and "run_id" not in links.refit_mark(study):
+        return None  # complete, but its refit is owed (never run, or its launcher died)
     if done < search.n_trials:
         if stop_reason(study, search) == "patience":
             return (f"study {study.study_name!r} stopped after {done} finished trials: "
