@@ -15,7 +15,6 @@ from search.tracking import report
 from search.tracking.plotter import Plotter
 from search.config import flatten
 from search.progress import Progress
-from search import links
 from search.storage.locks import ask_lock
 from search.study.narrow_from import warm_start
 from search.tracking.settings_log import log_changed_settings
