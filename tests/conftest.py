@@ -39,3 +39,22 @@ def softmax_problem():
     X = rng.randn(4, 9)
     Y = np.eye(3)[:, rng.randint(0, 3, 9)]
     return X, Y
+
+
+@pytest.fixture(autouse=True)
+def _process_state_left_as_found():
+    """In-process runs of the scripts change process-wide state that must not reach a later
+    test: mlflow.set_tracking_uri also sets MLFLOW_TRACKING_URI in os.environ (a later
+    subprocess would then write to an earlier test's store), and the scripts route the
+    "dnnsweep" logger to stderr."""
+    import logging
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    log = logging.getLogger("dnnsweep")
+    handlers, level, propagate = list(log.handlers), log.level, log.propagate
+    yield
+    if uri is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+    log.handlers[:], log.level, log.propagate = handlers, level, propagate

@@ -1,3 +1,4 @@
+import pytest
 """The CLI contract through the installed scripts as real processes: exit 2 and one `error:`
 line naming the key for bad input, nothing created; a failure after the start exits 1 in one
 line naming the exception; HYDRA_FULL_ERROR=1 shows the traceback. (Every bad-input case
@@ -35,6 +36,7 @@ def test_an_unknown_tracking_scheme_in_the_environment_creates_no_study(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_dnn_reproduce_refuses_a_stored_resolver_without_reading_it(reproduce_store):
     cwd, ids = reproduce_store
     before = run_ids(cwd)
@@ -67,6 +69,7 @@ def test_hydra_full_error_shows_the_traceback(tmp_path):
     assert not (tmp_path / "mlruns").exists()
 
 
+@pytest.mark.slow
 def test_a_failure_after_start_names_the_exception_not_hydras_hint(tmp_path):
     """A web server that is not MLflow answers the health check but fails the API calls:
     the one error line is the exception, not Hydra's 'set HYDRA_FULL_ERROR' hint."""

@@ -69,6 +69,7 @@ def test_precheck_leaves_help_alone_and_refuses_bad_input(capsys):
     assert capsys.readouterr().err.startswith("error: data=nosuch: no such option")
 
 
+@pytest.mark.slow
 def test_help_lists_the_options_not_the_schema_bases(monkeypatch, capsys):
     import sys
 

@@ -20,6 +20,7 @@ def test_only_exact_public_classes_may_be_targets(target):
         check_no_foreign_targets(cfg)
 
 
+@pytest.mark.slow
 def test_every_preset_of_conf_search_is_allowed():
     for sampler in ("tpe", "random", "grid", "cmaes", "qmc", "gp", "nsga2"):
         check_no_foreign_targets(compose_checked("sweep", [f"search/sampler={sampler}"]))

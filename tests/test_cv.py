@@ -73,6 +73,7 @@ def test_choose_method_keeps_lockstep_for_a_wide_and_long_first_layer():
     assert choose_method(784, 10000, ModelSettings([256, 128]), batches, 5) == "stacked"
 
 
+@pytest.mark.slow
 def test_a_cv_run_scores_the_fold_mean_at_every_step(tmp_path):
     with initialize_config_dir(conf_dir(), version_base="1.3"):
         cfg = compose("config", overrides=[
@@ -132,6 +133,7 @@ def test_cv_sweep_refits_once_and_its_trials_reproduce(tmp_path, npz_with_test):
     assert "the cost curves agree" in repro.stdout
 
 
+@pytest.mark.slow
 def test_refit_is_claimed_once_and_a_dead_launchers_claim_is_taken_over(tmp_path,
                                                                           npz_with_test):
     import os

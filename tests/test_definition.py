@@ -32,6 +32,7 @@ def refused(study, current):
     return str(e.value)
 
 
+@pytest.mark.slow
 def test_the_first_launcher_records_it_and_an_equal_one_joins(study):
     first = definition()
     check_definition(study, first, contextlib.nullcontext())
@@ -44,6 +45,7 @@ def test_the_first_launcher_records_it_and_an_equal_one_joins(study):
                      contextlib.nullcontext())
 
 
+@pytest.mark.slow
 def test_other_data_is_refused_naming_the_keys_and_both_ways_forward(study):
     check_definition(study, definition(), contextlib.nullcontext())
     msg = refused(study, definition("data=moons"))
@@ -52,6 +54,7 @@ def test_other_data_is_refused_naming_the_keys_and_both_ways_forward(study):
     assert "\n" not in msg
 
 
+@pytest.mark.slow
 def test_a_narrower_or_smaller_space_is_refused_with_the_override_that_restores_it(study):
     check_definition(study, definition(), contextlib.nullcontext())
     msg = refused(study, definition("search.space.train.learning_rate.high=0.5"))
@@ -64,6 +67,7 @@ def test_a_narrower_or_smaller_space_is_refused_with_the_override_that_restores_
     assert "'~search.space.train.keep_prob'" in msg
 
 
+@pytest.mark.slow
 def test_another_metric_direction_or_fixed_setting_is_refused(study):
     check_definition(study, definition(), contextlib.nullcontext())
     msg = refused(study, definition("search.metric=val_accuracy", "search.direction=maximize"))
@@ -104,6 +108,7 @@ def test_cli_refuses_another_data_set_and_says_when_the_total_is_reached(tmp_pat
     assert len(optuna.load_study(study_name="planar-sweep", storage=storage).trials) == 2
 
 
+@pytest.mark.slow
 def test_another_direction_is_refused_before_the_study_is_changed(tmp_path):
     from search.study.study import open_study
 

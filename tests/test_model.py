@@ -99,6 +99,7 @@ def test_requirements_name_only_what_an_index_has(run, tmp_path):
     assert json.loads((path / "input_example.json").read_text())
 
 
+@pytest.mark.slow
 def test_register_makes_a_version_and_moves_champion(store):
     from mlflow import MlflowClient
 

@@ -21,6 +21,7 @@ def load(cwd, name):
     return optuna.load_study(study_name=name, storage=storage)
 
 
+@pytest.mark.slow
 def test_an_unknown_source_is_refused_in_one_line_and_creates_nothing(tmp_path):
     proc = run_cli("dnn-sweep", "search.narrow_from=nosuch", cwd=tmp_path, env=ENV, check=2)
     assert proc.stderr.startswith("error: search.narrow_from 'nosuch': no study of that name")

@@ -1,3 +1,4 @@
+import pytest
 """The plot helper process draws Optuna's plots, and the sweep draws them itself without it."""
 import optuna
 
@@ -20,6 +21,7 @@ def small_study():
     return study
 
 
+@pytest.mark.slow
 def test_helper_draws_every_plot_in_order(tmp_path):
     plotter = Plotter()
     try:
@@ -33,6 +35,7 @@ def test_helper_draws_every_plot_in_order(tmp_path):
     assert not plotter._proc.is_alive()
 
 
+@pytest.mark.slow
 def test_plots_are_drawn_here_when_the_helper_is_gone(tmp_path):
     plotter = Plotter()
     plotter._proc.kill()

@@ -160,6 +160,7 @@ def assert_retries_repeat_their_trial(trials):
 
 # ---------------------------------------------------------------------------- killed worker
 
+@pytest.mark.slow
 def test_a_killed_worker_trial_fails_is_retried_and_its_run_is_closed(tmp_path):
     n_trials = 3
     args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
@@ -216,6 +217,7 @@ def interrupt(sweep, how):
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+@pytest.mark.slow
 def test_an_interrupted_sweep_closes_its_trials_and_resumes_to_its_total(tmp_path, how):
     n_trials = 4
     args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
@@ -310,6 +312,7 @@ def huge_features(tmp_path):
             "train.num_iterations=40", "tracking.log_model=false"]
 
 
+@pytest.mark.slow
 def test_diverging_trials_fail_with_their_reason_and_the_study_goes_on(tmp_path, huge_features):
     proc = run_cli("dnn-sweep", *huge_features, "search.n_trials=3",
                    "search.space.model.activation.choices=[relu,tanh,sigmoid]", cwd=tmp_path)
@@ -327,6 +330,7 @@ def test_diverging_trials_fail_with_their_reason_and_the_study_goes_on(tmp_path,
     assert_nothing_left_running(tmp_path, "huge")
 
 
+@pytest.mark.slow
 def test_a_study_whose_every_trial_fails_exits_1_with_a_clear_message(tmp_path, huge_features):
     proc = run_cli("dnn-sweep", *huge_features, "search.n_trials=2",
                    "search.space.model.activation.choices=[relu,leaky_relu]", cwd=tmp_path)
@@ -365,6 +369,7 @@ def everything_stored(cwd):
     return "\n".join(texts)
 
 
+@pytest.mark.slow
 def test_passwords_in_the_tracking_url_are_masked_everywhere(tmp_path):
     # MLFLOW_TRACKING_URI wins over tracking.uri: the runs land in a local store while the
     # config (params, config.yaml, overrides.yaml, summary) carries a URL with a password.
@@ -384,6 +389,7 @@ def test_passwords_in_the_tracking_url_are_masked_everywhere(tmp_path):
         assert SECRET not in text
 
 
+@pytest.mark.slow
 def test_passwords_in_the_storage_url_are_masked_in_errors(tmp_path):
     url = f"postgresql+psycopg2://alice:{SECRET}@127.0.0.1:1/studies"
     for env in ({}, {"HYDRA_FULL_ERROR": "1"}):
@@ -399,6 +405,7 @@ def test_passwords_in_the_storage_url_are_masked_in_errors(tmp_path):
 # ------------------------------------------------------------------------- dnn-train signals
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.slow
 def test_dnn_train_stopped_by_a_signal_closes_its_run_killed_in_one_line(tmp_path, signum, code):
     proc = subprocess.Popen([command("dnn-train"), "train.num_iterations=2000000",
                              "train.eval_every=1000", "tracking.log_model=false"],
@@ -485,6 +492,7 @@ def test_two_launchers_of_one_study_draw_their_own_trials(tmp_path):
 
 # --------------------------------------------------------------------- launcher kill -9
 
+@pytest.mark.slow
 def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the_total(tmp_path):
     """kill -9 of the launcher: its workers stop at their next iteration (parent-death
     signal), closing their trials (FAIL "interrupted") and runs (KILLED); the same command
@@ -532,6 +540,7 @@ def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the
 
 # ------------------------------------------------------------------------ torn journal
 
+@pytest.mark.slow
 def test_a_torn_journal_record_is_dropped_with_a_copy_kept_and_the_study_goes_on(tmp_path):
     args = ["search.workers=1", *FIXED_LENGTH, "train.num_iterations=30"]
     run_cli("dnn-sweep", "search.n_trials=2", *args, cwd=tmp_path, check=0)

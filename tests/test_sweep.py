@@ -61,6 +61,7 @@ def check_layout(cwd, n):
     return study, children
 
 
+@pytest.mark.slow
 def test_two_launchers_starting_one_new_study_together_make_one_parent_run(tmp_path):
     # Each launcher's workers start while it creates the parent run; the ask lock makes
     # 'find it or create it' atomic, so every trial of both ends up under one parent.
@@ -72,6 +73,7 @@ def test_two_launchers_starting_one_new_study_together_make_one_parent_run(tmp_p
     assert len({t.user_attrs["owner"] for t in study.trials}) >= 3
 
 
+@pytest.mark.slow
 def test_the_parent_run_stays_running_while_another_launcher_has_trials(tmp_path):
     import os
     import socket

@@ -81,6 +81,7 @@ def test_model_and_parameters_load_back_and_predict_like_dnn(tracked_run, tmp_pa
     np.testing.assert_array_equal(model.predict(d.X_val.T), predict(d.X_val, parameters, "tanh").ravel())
 
 
+@pytest.mark.slow
 def test_reproduce_gives_zero_difference_and_overrides_extend(tracked_run):
     store, run_id, _ = tracked_run
     proc = run_cli("dnn-reproduce", run_id, cwd=store, check=0)
@@ -93,6 +94,7 @@ def test_reproduce_gives_zero_difference_and_overrides_extend(tracked_run):
     assert "hidden_units:\n  - 6\n  - 3" in config.stdout
 
 
+@pytest.mark.slow
 def test_reproducing_a_trial_adds_no_child_to_its_study(tracked_run):
     store, run_id, _ = tracked_run
     client = client_of(store)
@@ -113,6 +115,7 @@ def test_reproducing_a_trial_adds_no_child_to_its_study(tracked_run):
     assert [r.info.run_id for r in children] == [run_id]
 
 
+@pytest.mark.slow
 def test_reproduce_refuses_a_foreign_target(tracked_run, tmp_path):
     store, run_id, _ = tracked_run
     client = client_of(store)
@@ -143,6 +146,7 @@ def test_bad_config_exits_2_and_creates_no_run(store, args, message):
     assert not db.exists() or not all_runs(client_of(store))
 
 
+@pytest.mark.slow
 def test_a_diverging_run_ends_failed(store):
     path = store / "huge.npz"
     rng = np.random.RandomState(0)
@@ -154,6 +158,7 @@ def test_a_diverging_run_ends_failed(store):
     assert run.info.status == "FAILED" and "diverged" in run.data.tags["error"]
 
 
+@pytest.mark.slow
 def test_multirun_tracks_each_job_and_log_every_thins(store):
     proc = run_cli("dnn-train", "--multirun", "train.learning_rate=0.1,0.5",
                    "train.num_iterations=30", "tracking.log_every=10", cwd=store, check=0)
