@@ -24,9 +24,11 @@ def test_installed_package_finds_its_configs_from_any_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    for app, module in (("dnn-train", "search.cli.train"), ("dnn-sweep", "search.cli.sweep")):
+    # course_deep evaluates on the test split; a sweep must select on folds instead
+    for app, module, extra in (("dnn-train", "search.cli.train", ""),
+                               ("dnn-sweep", "search.cli.sweep", ", 'search.cv.folds=5'")):
         code = (f"import sys, search; assert search.__file__.startswith({str(site)!r}), search.__file__; "
-                f"sys.argv = [{app!r}, '--cfg', 'job', 'experiment=course_deep']; "
+                f"sys.argv = [{app!r}, '--cfg', 'job', 'experiment=course_deep'{extra}]; "
                 f"from {module} import main; main()")
         out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env,
                              capture_output=True, text=True)
