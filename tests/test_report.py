@@ -15,6 +15,10 @@ def study():
     s = optuna.create_study(directions=["minimize", "minimize"])
     s.set_metric_names(["val_cost", "n_parameters"])
     values = iter([(0.3, 120), None, (0.2, 90)])
+    # one trial with two layers and one with one, whatever the sampler draws: the column of
+    # the second layer's units exists and has an empty cell
+    s.enqueue_trial({"model.hidden_units.depth": 2, "model.hidden_units.units_2": 17})
+    s.enqueue_trial({"model.hidden_units.depth": 1})
 
     def objective(trial):
         depth = trial.suggest_int("model.hidden_units.depth", 1, 2)

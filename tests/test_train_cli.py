@@ -30,6 +30,7 @@ def tracked_run(store):
     return store, run_id_from(proc.stdout), proc
 
 
+@pytest.mark.slow
 def test_a_run_records_params_metrics_artifacts_tags(tracked_run):
     store, run_id, proc = tracked_run
     client = client_of(store)
@@ -60,6 +61,7 @@ def test_a_run_records_params_metrics_artifacts_tags(tracked_run):
     assert "final train_cost=" in proc.stdout and "dnn-reproduce " + run_id in proc.stdout
 
 
+@pytest.mark.slow
 def test_model_and_parameters_load_back_and_predict_like_dnn(tracked_run, tmp_path, monkeypatch):
     import mlflow.pyfunc
 
@@ -181,6 +183,7 @@ def test_multirun_tracks_each_job_and_log_every_thins(store):
     assert steps == [0, 10, 20, 29]
 
 
+@pytest.mark.slow
 def test_help_and_cfg_answer_without_tracking(store):
     proc = run_cli("dnn-train", "--help", cwd=store, check=0)
     assert "experiment=course_deep" in proc.stdout and "data: " in proc.stdout
