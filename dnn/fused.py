@@ -18,6 +18,7 @@ import numpy as np
 
 from dnn.activations import BACKWARD
 from dnn.layers import LinearCache, linear_activation_forward, linear_backward, linear_forward
+from dnn.model import dropout
 
 
 class ReluCache(NamedTuple):
@@ -42,9 +43,7 @@ def _model_forward_inplace(X, parameters, activation, output, keep_prob=1.0, rng
         else:
             A, cache = linear_activation_forward(A, W, b, activation if l < L else output)
         if keep_prob < 1 and l < L:
-            D = rng.random_sample(A.shape) < keep_prob  # (n, m) mask, drawn from rng
-            A = A * D / keep_prob
-            cache = cache._replace(D=D)
+            A, cache = dropout(A, cache, keep_prob, rng)
         caches.append(cache)
     return A, caches
 

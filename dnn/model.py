@@ -16,11 +16,16 @@ def model_forward(X, parameters, activation="relu", output="sigmoid", keep_prob=
         act = activation if l < L else output
         A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], act)
         if keep_prob < 1 and l < L:
-            D = rng.random_sample(A.shape) < keep_prob  # (n, m) mask, drawn from rng
-            A = A * D / keep_prob
-            cache = cache._replace(D=D)
+            A, cache = dropout(A, cache, keep_prob, rng)
         caches.append(cache)
     return A, caches
+
+
+def dropout(A, cache, keep_prob, rng):
+    """Inverted dropout of a hidden layer's output A: the masked A and the layer's cache
+    holding the mask D (drawn from rng) for the backward pass."""
+    D = rng.random_sample(A.shape) < keep_prob  # (n, m) mask, drawn from rng
+    return A * D / keep_prob, cache._replace(D=D)
 
 
 def output_logits(caches):
