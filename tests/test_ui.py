@@ -3,6 +3,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -68,17 +69,20 @@ def test_ui_serves_runs_over_rest_on_loopback_and_stops_its_whole_tree(tmp_path)
     ui = subprocess.Popen([command("dnn-ui"), "--port", str(port)], cwd=tmp_path, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           start_new_session=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(ln.rstrip("\n") for ln in ui.stdout),
+                              daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
+        # dnn-ui prints the runs table's address after the server answers; wait for that line
+        # (a SIGTERM sent before it would rightly cut the listing short).
         deadline = time.monotonic() + 90
-        while True:
-            try:
-                run = get_json(f"{base}/api/2.0/mlflow/runs/get?run_id={run_id}")["run"]
-                break
-            except OSError:
-                assert ui.poll() is None, ui.stdout.read()
-                assert time.monotonic() < deadline, "MLflow UI did not answer in 90 s"
-                time.sleep(0.5)
+        while not any("/runs?workflowType" in ln for ln in list(lines)):
+            assert ui.poll() is None, lines
+            assert time.monotonic() < deadline, f"no runs address after 90 s: {lines}"
+            time.sleep(0.2)
+        run = get_json(f"{base}/api/2.0/mlflow/runs/get?run_id={run_id}")["run"]
         assert run["info"]["status"] == "FINISHED"
         history = get_json(f"{base}/api/2.0/mlflow/metrics/get-history?run_id={run_id}"
                            "&metric_key=train_cost")
@@ -95,12 +99,14 @@ def test_ui_serves_runs_over_rest_on_loopback_and_stops_its_whole_tree(tmp_path)
         assert not any("huey" in line for line in commands), commands
     finally:
         ui.send_signal(15)  # to dnn-ui alone, as `kill -TERM` would
-        out, _ = ui.communicate(timeout=60)
+        ui.wait(timeout=60)
+        reader.join(timeout=10)
+    out = "\n".join(lines)
     assert ui.returncode == 0, out
     assert not listening(port) and all(gone(p) for p in tree), out
-    lines = out.splitlines()
     assert lines[-1] == "MLflow UI stopped" and "Traceback" not in out, out
     # What it printed: where the UI is, and the experiment's runs table (not GenAI pages).
+    assert any(ln.startswith(f"MLflow UI at {base}") for ln in lines), out
     assert any(f"{base}/#/experiments/" in ln and "/runs?workflowType=machine_learning" in ln
                for ln in lines), out
     assert not any("Warning" in ln or "INFO" in ln for ln in lines), out
