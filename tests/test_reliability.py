@@ -130,6 +130,24 @@ def pid_of(owner):
     return int(owner.rpartition(":")[2])
 
 
+def process_state(pid):
+    """(state letter, kernel wait channel) of pid, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rpartition(")")[2].split()[0]
+        with open(f"/proc/{pid}/wchan") as f:
+            return state, f.read()
+    except OSError:
+        return None
+
+
+def ended(pid):
+    """The process has exited: gone, or a zombie its new parent has not reaped yet (an
+    orphan's exit status is collected by init, whenever init gets to it)."""
+    state = process_state(pid)
+    return state is None or state[0] in ("Z", "X")
+
+
 def assert_nothing_left_running(cwd, study=STUDY):
     trials = load_trials(cwd, study)
     assert not [t.number for t in trials if t.state == S.RUNNING], "trials left RUNNING"
@@ -510,10 +528,13 @@ def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the
         os.kill(sweep.pid, signal.SIGKILL)  # the launcher only: its workers are orphans
         killed_at = time.monotonic()
 
-        def workers_gone():
-            return all(not os.path.exists(f"/proc/{pid_of(t.user_attrs['owner'])}")
-                       for t in running)
-        wait_for(workers_gone, 120, "the orphaned workers to stop", every=0.2)
+        pids = [pid_of(t.user_attrs["owner"]) for t in running]
+        try:
+            wait_for(lambda: all(map(ended, pids)), 120, "the orphaned workers to stop",
+                     every=0.2)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; workers: {[process_state(p) for p in pids]}; "
+                                 f"output: {sweep.output()}") from None
         print(f"\norphaned workers gone {time.monotonic() - killed_at:.1f} s after kill -9")
         trials = {t.number: t for t in load_trials(tmp_path)}
         for t in running:
