@@ -1,11 +1,25 @@
-"""Shared fixtures: where the course's data lives, small random problems."""
+"""Shared fixtures: where the course's data lives, small random problems; how the suite
+shares the machine's cores."""
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
+# The suite runs on pytest-xdist workers, one per core (pyproject's addopts): each worker,
+# and every command it starts, keeps to one BLAS thread. Two workers whose BLAS each spins
+# two threads on two cores wait on each other at every product (5-10x slower here).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+MAX_WORKERS = 4  # the sweeps under test start workers of their own
+
+
+def pytest_xdist_auto_num_workers(config):
+    """-n auto: one worker per core this process may use, at most MAX_WORKERS."""
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
 def cat_dir():

@@ -20,7 +20,8 @@ from helpers import command
 from pg_helpers import (ensure_running, fresh_database, local_cluster_or_skip, mlflow_server,
                         pg_ctl, server_url, stop_group, wait_until_up)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+# One xdist worker runs them all, in order: one of them restarts the shared server.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
 QUICK = ["~search.space.train.num_iterations", "tracking.log_model=false"]
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
