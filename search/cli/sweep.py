@@ -86,9 +86,10 @@ def new_store_note(cfg_tracking):
     """A few words when the local MLflow store does not exist yet (its tables take seconds)."""
     import os
 
-    from search.tracking.client import _local_sqlite_path, tracking_uri
+    from search.tracking.client import tracking_uri
+    from search.tracking.sqlite_store import local_sqlite_path
 
-    path = _local_sqlite_path(tracking_uri(cfg_tracking))
+    path = local_sqlite_path(tracking_uri(cfg_tracking))
     return " (a new store: creating its tables takes a few seconds)" if path and \
         not os.path.exists(path) else ""
 

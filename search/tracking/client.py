@@ -1,14 +1,16 @@
-"""The MLflow client: the store (and its reachability), experiments, the UI's addresses,
-and the runs of a study (closing, tagging, the parent run). One run's writer: runs.py.
+"""The MLflow client: the store (its reachability; a local one: sqlite_store.py),
+experiments, the UI's addresses, and the runs of a study (closing, tagging, the parent
+run). One run's writer: runs.py.
 
 mlflow is imported lazily (importing it costs ~2 s).
 """
-import contextlib
 import os
 import time
 from pathlib import Path
 
 from search.secrets import mask
+from search.tracking.sqlite_store import local_sqlite_path, open_local_store
+
 
 def tracking_uri(cfg_tracking):
     """MLFLOW_TRACKING_URI when set (MLflow's convention), else tracking.uri."""
@@ -44,10 +46,6 @@ def check_reachable(uri):
                           "start it, or set tracking.uri / MLFLOW_TRACKING_URI to one that "
                           "runs") from None
     _answered.add(uri)
-
-
-def _local_sqlite_path(uri):
-    return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
 
 
 _frozen = False
@@ -99,106 +97,10 @@ def client_for(cfg_tracking):
     uri = tracking_uri(cfg_tracking)
     # Logging a model and registering it go through MLflow's process-wide URI.
     mlflow.set_tracking_uri(uri)
-    path = _local_sqlite_path(uri)
-    if not path:
+    if not local_sqlite_path(uri):
         check_reachable(uri)
         return MlflowClient(tracking_uri=uri)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # Creating a new store runs MLflow's schema migrations; two processes doing it at once
-    # (two sweeps started together in a new folder) break them. One at a time: the second
-    # finds the schema made. The store is cached per process, so this is paid once.
-    from search.storage.locks import file_lock
-
-    with file_lock(path + ".lock"):
-        _create_store(MlflowClient, path)
-        return _made(MlflowClient, uri)
-
-
-def _create_store(client_class, path):
-    """Make a new SQLite store whole, then put it in place. MLflow's migrations are not
-    safe against another client (a notebook, dnn-ui, mlflow ui) creating the same new
-    store at once: they are run on a file of our own, linked to path only if path is still
-    free (else the other client's store is used)."""
-    if os.path.exists(path):
-        return
-    new = f"{path}.new-{os.getpid()}"
-    try:
-        client_class(tracking_uri=f"sqlite:///{os.path.abspath(new)}")
-        os.link(new, path)
-    except FileExistsError:
-        pass
-    finally:
-        if os.path.exists(new):
-            os.unlink(new)
-
-
-def _schema_version(path):
-    """The alembic version row of the SQLite store at path (None: none yet)."""
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro",
-                                                uri=True, timeout=5)) as db:
-            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return None
-    return row[0] if row else None
-
-
-def _wait_for_migrations(path, budget=60.0, fresh=10.0):
-    """Wait while another MLflow client is creating the store at path: its schema is not
-    at the head of MLflow's migrations and the file was written within `fresh` seconds.
-    Opening it meanwhile would run MLflow's migrations a second time, at once with the
-    other client's, and they fail ('table ... already exists', 'duplicate column', an
-    AttributeError inside a migration). An older store left alone is not waited for."""
-    deadline, head = time.monotonic() + budget, None
-    while time.monotonic() < deadline:
-        try:
-            if time.time() - os.path.getmtime(path) > fresh:
-                return
-        except OSError:
-            return
-        head = head or _head_revision()
-        if head is None or _schema_version(path) == head:  # None: cannot tell
-            return
-        time.sleep(0.2)
-
-
-def _head_revision():
-    """The last of MLflow's schema migrations: the revision no other one follows. Read
-    from the scripts' `revision =` / `down_revision =` lines (alembic's ScriptDirectory
-    imports every script: seconds, in each process opening a fresh store)."""
-    import re
-
-    import mlflow
-
-    revisions, parents = set(), set()
-    folder = Path(mlflow.__file__).parent / "store" / "db_migrations" / "versions"
-    for script in folder.glob("*.py"):
-        text = script.read_text()
-        revisions.update(re.findall(r"""^revision\s*=\s*["']([0-9a-f]+)["']""", text, re.M))
-        for line in re.findall(r"^down_revision\s*=.*$", text, re.M):
-            parents.update(re.findall(r"""["']([0-9a-f]+)["']""", line))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-def _made(client_class, uri):
-    """client_class(uri), its store's tables made. Another MLflow client (a notebook,
-    dnn-ui, mlflow ui) creating the same new SQLite store at once: wait until it is done
-    (above); should MLflow's migrations here fail all the same ('table ... already
-    exists', alembic finding no version row), wait and try again."""
-    from search.storage.retry import Retry, error_chain
-
-    _wait_for_migrations(_local_sqlite_path(uri))
-
-    def half_made(exc):
-        return any(m in str(e) for e in error_chain(exc)
-                   for m in ("already exists", "Online migration expected to match one row",
-                             "no such table"))
-
-    return Retry(budget=60, first_delay=0.2, transient=half_made, quiet=True)(
-        client_class, tracking_uri=uri)
+    return open_local_store(MlflowClient, uri)
 
 
 # MLflow 3's UI opens an experiment on its GenAI overview (traces) unless the experiment
@@ -218,7 +120,7 @@ def experiment_id(client, name, cfg_tracking):
                                       EXPERIMENT_TAGS[EXPERIMENT_KIND])
         return exp.experiment_id
     location = None
-    if _local_sqlite_path(tracking_uri(cfg_tracking)) and cfg_tracking.artifact_root:
+    if local_sqlite_path(tracking_uri(cfg_tracking)) and cfg_tracking.artifact_root:
         location = Path(cfg_tracking.artifact_root).resolve().as_uri()
     try:
         return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)

@@ -1,0 +1,113 @@
+"""The local SQLite MLflow store (sqlite:///...): made whole once, even when another
+MLflow client (a notebook, dnn-ui, mlflow ui, a second sweep) makes the same new store at
+the same moment. Creating a store runs MLflow's schema migrations, which are not safe
+against a second run of them at once."""
+import contextlib
+import os
+import time
+from pathlib import Path
+
+
+def local_sqlite_path(uri):
+    """The file of a sqlite:/// URI, else None."""
+    return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
+
+
+def open_local_store(client_class, uri):
+    """client_class(tracking_uri=uri) on a local SQLite store, made first if new (its
+    folder too). Two processes of ours take turns (a file lock): the second finds the
+    schema made. MLflow caches the store per process, so this is paid once."""
+    from search.storage.locks import file_lock
+
+    path = local_sqlite_path(uri)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path + ".lock"):
+        _create_store(client_class, path)
+        return _made(client_class, uri)
+
+
+def _create_store(client_class, path):
+    """Make a new SQLite store whole, then put it in place. MLflow's migrations are not
+    safe against another client (a notebook, dnn-ui, mlflow ui) creating the same new
+    store at once: they are run on a file of our own, linked to path only if path is still
+    free (else the other client's store is used)."""
+    if os.path.exists(path):
+        return
+    new = f"{path}.new-{os.getpid()}"
+    try:
+        client_class(tracking_uri=f"sqlite:///{os.path.abspath(new)}")
+        os.link(new, path)
+    except FileExistsError:
+        pass
+    finally:
+        if os.path.exists(new):
+            os.unlink(new)
+
+
+def _schema_version(path):
+    """The alembic version row of the SQLite store at path (None: none yet)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro",
+                                                uri=True, timeout=5)) as db:
+            row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _wait_for_migrations(path, budget=60.0, fresh=10.0):
+    """Wait while another MLflow client is creating the store at path: its schema is not
+    at the head of MLflow's migrations and the file was written within `fresh` seconds.
+    Opening it meanwhile would run MLflow's migrations a second time, at once with the
+    other client's, and they fail ('table ... already exists', 'duplicate column', an
+    AttributeError inside a migration). An older store left alone is not waited for."""
+    deadline, head = time.monotonic() + budget, None
+    while time.monotonic() < deadline:
+        try:
+            if time.time() - os.path.getmtime(path) > fresh:
+                return
+        except OSError:
+            return
+        head = head or _head_revision()
+        if head is None or _schema_version(path) == head:  # None: cannot tell
+            return
+        time.sleep(0.2)
+
+
+def _head_revision():
+    """The last of MLflow's schema migrations: the revision no other one follows. Read
+    from the scripts' `revision =` / `down_revision =` lines (alembic's ScriptDirectory
+    imports every script: seconds, in each process opening a fresh store)."""
+    import re
+
+    import mlflow
+
+    revisions, parents = set(), set()
+    folder = Path(mlflow.__file__).parent / "store" / "db_migrations" / "versions"
+    for script in folder.glob("*.py"):
+        text = script.read_text()
+        revisions.update(re.findall(r"""^revision\s*=\s*["']([0-9a-f]+)["']""", text, re.M))
+        for line in re.findall(r"^down_revision\s*=.*$", text, re.M):
+            parents.update(re.findall(r"""["']([0-9a-f]+)["']""", line))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _made(client_class, uri):
+    """client_class(uri), its store's tables made. Another MLflow client (a notebook,
+    dnn-ui, mlflow ui) creating the same new SQLite store at once: wait until it is done
+    (above); should MLflow's migrations here fail all the same ('table ... already
+    exists', alembic finding no version row), wait and try again."""
+    from search.storage.retry import Retry, error_chain
+
+    _wait_for_migrations(local_sqlite_path(uri))
+
+    def half_made(exc):
+        return any(m in str(e) for e in error_chain(exc)
+                   for m in ("already exists", "Online migration expected to match one row",
+                             "no such table"))
+
+    return Retry(budget=60, first_delay=0.2, transient=half_made, quiet=True)(
+        client_class, tracking_uri=uri)
