@@ -55,6 +55,8 @@ CASES = [
     ("zero-trials", "dnn-sweep", ["search.n_trials=0"], 2, "n_trials"),
     ("negative-workers", "dnn-sweep", ["search.workers=-1"], 2, "workers"),
     ("sweep-without-validation", "dnn-sweep", ["data.val_fraction=0"], 2, "val_fraction"),
+    ("sweep-registering-every-trial", "dnn-sweep", ["tracking.register=cats"], 2,
+     "tracking.register=cats"),
     # malformed search spaces
     ("space-unknown-type", "dnn-sweep", ["search.space.train.learning_rate.type=normal"], 2,
      "normal"),

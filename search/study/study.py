@@ -94,6 +94,10 @@ def check_sweep_config(cfg):
     check_run_config(cfg, extra_groups=("search",))
     dims = check_space(search.space, base_run_config(cfg), check_run_config)
     check_run_config(base_run_config(cfg))
+    if OmegaConf.select(cfg, "tracking.register"):
+        raise ConfigError(f"tracking.register={cfg.tracking.register}: a sweep would register "
+                          "every trial's model; allowed: null in dnn-sweep (its refit's model "
+                          "is registered under search.register)")
     if not cfg.search.cv.folds and not cfg.data.val_fraction:
         raise ConfigError("data.val_fraction=0: a sweep selects on a validation split: set "
                           "data.val_fraction > 0 or search.cv.folds (the test split is never "
