@@ -14,6 +14,7 @@ from search.storage.owners import dead_local_owner, owner_id
 
 PARENT_RUN = "mlflow_parent_run_id"  # study: the MLflow run of the whole study
 REFIT = "refit"                      # study: {"trial", "owner"} claimed, + "run_id" when done
+CONFIRMING = "confirming"            # study: "host:pid" running the confirmation runs ("": none)
 TRIAL_RUN = "mlflow_run_id"          # trial: its MLflow run
 OWNER = "owner"                      # trial: "host:pid" of the worker running it
 RETRY_OF = "retry_of"                # trial: the number of the trial it retries
@@ -78,6 +79,25 @@ def claim_refit(study, number, lock):
             return mark
         study.set_user_attr(REFIT, {"trial": number, "owner": owner_id()})
     return None
+
+
+def claim_confirmation(study, lock):
+    """None when this process is to run the study's confirmation runs, else the owner of
+    another launcher's claim: launchers of one study that end together would otherwise
+    each train every configuration and seed. A claim of a process of this host that died
+    is taken over; release_confirmation ends one."""
+    with lock:
+        claim = study.user_attrs.get(CONFIRMING)
+        if claim and claim != owner_id() and not dead_local_owner(claim):
+            return claim
+        study.set_user_attr(CONFIRMING, owner_id())
+    return None
+
+
+def release_confirmation(study, lock):
+    with lock:
+        if study.user_attrs.get(CONFIRMING) == owner_id():
+            study.set_user_attr(CONFIRMING, "")
 
 
 def set_refit_done(study, mark):

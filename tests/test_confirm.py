@@ -1,6 +1,8 @@
 """Confirmation runs on real stores: K x S child runs tagged confirm=true, not trials; the
 refit follows the best confirmed mean; intervals and ties by hand."""
 import math
+import os
+import socket
 
 import optuna
 import pytest
@@ -8,6 +10,7 @@ from hydra import compose, initialize_config_dir
 from mlflow import MlflowClient
 from scipy import stats
 
+from search import links
 from search.config import conf_dir
 from search.study.confirm import Confirmed, differs, rank
 from search.study.study import check_sweep_config
@@ -58,13 +61,26 @@ def test_confirmation_runs_count_k_times_s_and_the_refit_follows_the_confirmed_b
                                                   distributions={"train.learning_rate": lr},
                                                   value=value))
     parent = ensure_parent_run(cfg.tracking, "moons", study, {}, _NoLock())
+    client = MlflowClient(cfg.tracking.uri)
+    experiment = client.get_experiment_by_name("moons").experiment_id
+    # Another launcher of the study (a live process of this host) claimed the confirmation:
+    # this one trains nothing and leaves the refit to it.
+    study.set_user_attr(links.CONFIRMING, f"{socket.gethostname()}:{os.getppid()}")
+    said = []
+    outcome = StudyOutcome(study, ["val_cost"], parent, "FINISHED", "n_trials", "moons", "")
+    finish(cfg, study, dims, [], parent, outcome, say=said.append)
+    assert outcome.confirmed == [] and outcome.refit is None
+    assert any(line.startswith("confirm: run by ") for line in said), said
+    assert [r for r in client.search_runs([experiment]) if r.info.run_id != parent] == []
+    study.set_user_attr(links.CONFIRMING, "")  # it ended without storing anything
+
     outcome = StudyOutcome(study, ["val_cost"], parent, "FINISHED", "n_trials", "moons", "")
     finish(cfg, study, dims, [], parent, outcome)
+    assert study.user_attrs[links.CONFIRMING] == "", "the claim is released"
 
     assert [c.trial for c in outcome.confirmed] == [1, 0]
     assert outcome.refit["trial"] == 1
-    client = MlflowClient(cfg.tracking.uri)
-    runs = client.search_runs([client.get_experiment_by_name("moons").experiment_id])
+    runs = client.search_runs([experiment])
     confirm_runs = [r for r in runs if r.data.tags.get("confirm") == "true"]
     assert len(confirm_runs) == 2 * 2
     assert {r.data.params["train.seed"] for r in confirm_runs} == {"1001", "2001"}

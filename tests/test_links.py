@@ -119,3 +119,23 @@ def test_trial_id_names_the_storage_row_of_a_trial_number(study):
     storage = links.storage_of(study)
     assert storage.get_trial(links.trial_id(study, 1)).number == 1
     assert links.frozen_trial(study, 0).number == 0
+
+
+def test_one_launcher_confirms_a_live_others_claim_is_respected_a_dead_ones_taken(study, tmp_path):
+    from search.storage.locks import file_lock
+
+    def lock():
+        return file_lock(tmp_path / "l")
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    assert links.claim_confirmation(study, lock()) is None
+    assert links.claim_confirmation(study, lock()) is None, "this process's own claim"
+    links.release_confirmation(study, lock())
+    assert study.user_attrs[links.CONFIRMING] == ""
+    alive = f"{socket.gethostname()}:{os.getppid()}"
+    study.set_user_attr(links.CONFIRMING, alive)
+    assert links.claim_confirmation(study, lock()) == alive
+    links.release_confirmation(study, lock())  # not ours: left alone
+    assert study.user_attrs[links.CONFIRMING] == alive
+    study.set_user_attr(links.CONFIRMING, f"{socket.gethostname()}:{dead_pid()}")
+    assert links.claim_confirmation(study, lock()) is None
+    assert study.user_attrs[links.CONFIRMING] == me

@@ -10,7 +10,9 @@ runs again does not re-train a configuration and seed it already confirmed.
 import math
 from dataclasses import dataclass, field
 
+from search import links
 from search.run.train import train_run
+from search.storage.locks import ask_lock
 from search.study import space as space_mod
 from search.study.study import as_list, base_run_config
 from search.tracking.report import ranked
@@ -63,28 +65,43 @@ def new_seeds(seed, count):
 
 def confirm(cfg, study, dims, parent_run_id, base_overrides=(), say=None):
     """Re-train the search.confirm.top_k best configurations with search.confirm.seeds new
-    seeds each; returns [Confirmed], the winner first ([] when confirmation is off)."""
+    seeds each; returns [Confirmed], the winner first ([] when confirmation is off), or
+    None when another launcher of the study is running them (it refits the winner too)."""
     top_k, n_seeds = confirm_settings(cfg)
     top = ranked(study)[:top_k]
     if not top:
         return []
-    metric = as_list(cfg.search.metric)[0]
+    seeds = new_seeds(base_run_config(cfg).train.seed, n_seeds)
     done = {int(k): v for k, v in study.user_attrs.get(CONFIRMED_KEY, {}).items()}
+    if all(str(s) in done.get(t.number, {}) for t in top for s in seeds):
+        return _results(top, seeds, done, study)
+    elsewhere = links.claim_confirmation(study, ask_lock(cfg.search.storage))
+    if elsewhere:
+        if say:
+            say(f"confirm: run by {elsewhere}, which refits the winner")
+        return None
+    try:
+        done = {int(k): v for k, v in study.user_attrs.get(CONFIRMED_KEY, {}).items()}
+        metric = as_list(cfg.search.metric)[0]
+        for trial in top:
+            values = space_mod.values_from_params(trial.params, dims)
+            runs = done.setdefault(trial.number, {})
+            for seed in [s for s in seeds if str(s) not in runs]:
+                if say:
+                    say(f"confirm: trial {trial.number} with seed {seed}")
+                runs[str(seed)] = _train(cfg, study, trial, values, seed, metric,
+                                         parent_run_id, base_overrides)
+                study.set_user_attr(CONFIRMED_KEY, {str(k): v for k, v in done.items()})
+    finally:
+        links.release_confirmation(study, ask_lock(cfg.search.storage))
+    return _results(top, seeds, done, study)
+
+
+def _results(top, seeds, done, study):
     results = []
     for trial in top:
-        values = space_mod.values_from_params(trial.params, dims)
-        base = base_run_config(cfg)
-        seeds = new_seeds(base.train.seed, n_seeds)
-        runs = done.setdefault(trial.number, {})
-        for seed in seeds:
-            if str(seed) in runs:
-                continue
-            if say:
-                say(f"confirm: trial {trial.number} with seed {seed}")
-            runs[str(seed)] = _train(cfg, study, trial, values, seed, metric, parent_run_id,
-                                     base_overrides)
-            study.set_user_attr(CONFIRMED_KEY, {str(k): v for k, v in done.items()})
-        kept = [runs[str(s)] for s in seeds if runs[str(s)][0] is not None]
+        kept = [done[trial.number][str(s)] for s in seeds
+                if done[trial.number][str(s)][0] is not None]
         results.append(Confirmed(trial.number, [s for s, _ in kept], [r for _, r in kept]))
     return rank(results, study.directions[0].name.lower())
 

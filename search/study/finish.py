@@ -69,10 +69,13 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
     say = say or _silent
     metrics = as_list(cfg.search.metric)
     winner = None
+    elsewhere = False  # another launcher confirms and refits
     if outcome.status == "FINISHED":
-        outcome.confirmed = confirm(cfg, study, dims, parent_run_id, base_overrides, say)
+        confirmed = confirm(cfg, study, dims, parent_run_id, base_overrides, say)
+        elsewhere = confirmed is None
+        outcome.confirmed = confirmed or []
         winner = confirmed_trial(study, outcome.confirmed)
-    if cfg.search.refit and outcome.status == "FINISHED":
+    if cfg.search.refit and outcome.status == "FINISHED" and not elsewhere:
         outcome.refit = refit_best(cfg, study, dims, parent_run_id, say, winner)
     judge(cfg, study, outcome, winner)
     tags, values = {STOPPED_TAG: outcome.stopped}, dict(outcome.baselines)
