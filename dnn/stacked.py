@@ -17,6 +17,9 @@ Two ways to give the first layer its columns:
   price: every layer computes on the m columns instead of a fold's m (K-1)/K.
 - GatheredColumns: each fold's own columns (a mini-batch), gathered into (F, n_x, c);
   layer 1 is a batched product like the others. Nothing is shared, nothing is wasted.
+A third, dnn/span.py's SpanColumns, serves full batches with gd or momentum on few
+columns: it keeps each W1 as a combination of W1_0 and of the columns of X, and works
+with X.T @ X instead of X.
 """
 from typing import NamedTuple, Optional
 
@@ -136,10 +139,14 @@ def stacked_cost(ZL, Y, mask, m_b):
     return np.where(mask, losses, 0).sum(axis=(1, 2)) / m_b
 
 
-def stacked_l2_cost(P, lambd, m_b):
-    """Each fold's L2 term lambd / (2 m) * sum of its squared weights: shape (F,)."""
+def stacked_l2_cost(P, lambd, m_b, W1_squared=None):
+    """Each fold's L2 term lambd / (2 m) * sum of its squared weights: shape (F,).
+    W1_squared (F,): layer 1's sums of squares, when P["W1"] is not W1 itself (dnn/span.py)."""
     L = len(P) // 2
-    return lambd / (2 * m_b) * sum(np.square(P[f"W{l}"]).sum(axis=(1, 2)) for l in range(1, L + 1))
+    if W1_squared is None:
+        W1_squared = np.square(P["W1"]).sum(axis=(1, 2))
+    return lambd / (2 * m_b) * (W1_squared + sum(np.square(P[f"W{l}"]).sum(axis=(1, 2))
+                                                 for l in range(2, L + 1)))
 
 
 def stacked_backward(columns, AL, Y, mask, m_b, caches, P, activation, lambd=0.0, keep_prob=1.0):

@@ -6,6 +6,11 @@ TrainSettings(seed=seeds[f], ...)) trains, step for step: the same initializatio
 its seed, the same random stream (seed + 1) for its mini-batch shuffles (within its
 training columns) and dropout masks, its own optimizer state, cost and gradients over its
 own columns; equal up to the summation order of the products.
+
+The first layer takes one of two paths, recorded as first_layer: "dense" (W1 itself, its
+products with X: dnn/stacked.py's columns) or "span" (W1 as alpha W1_0 + C X.T, products
+with the Gram matrix X.T X: dnn/span.py), which is taken by default where it applies and
+pays: full batch, gd or momentum, m <= n_x (span_applies).
 """
 
 import numpy as np
@@ -17,12 +22,13 @@ from dnn.settings import ModelSettings, TrainSettings
 from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
                          stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
 from dnn.metrics import scores
+from dnn.span import OPTIMIZERS as SPAN_OPTIMIZERS, SpanColumns, span_applies
 from dnn.train import DivergenceError, mini_batches, output_of
 
 
 class StackedTrainer:
     def __init__(self, X, Y, train_columns, model=None, train=None, seeds=None,
-                 validation_columns=None):
+                 validation_columns=None, first_layer=None):
         model, train = model or ModelSettings(), train or TrainSettings()
         X, Y = check_data(X, Y)
         dtype = train.dtype
@@ -38,7 +44,12 @@ class StackedTrainer:
         seeds = [train.seed] * F if seeds is None else list(seeds)
         dims = [X.shape[0], *model.hidden_units, Y.shape[0]]
         self.P = stack([initialize_parameters(dims, model.init, s, dtype) for s in seeds])
-        self.P["W1"] = first_layer_layout(self.P["W1"])
+        self.span = self._span(first_layer)
+        self.first_layer = "dense" if self.span is None else "span"
+        if self.span is None:
+            self.P["W1"] = first_layer_layout(self.P["W1"])
+        else:  # from here on P["W1"] holds the coefficients C (F, n1, m), not W1
+            self.P["W1"] = self.span.initial_coefficients()
         self.state = initial_state(self.P, train.optimizer, F)
         self.rngs = [np.random.RandomState(s + 1) for s in seeds]
         self.train_mask = np.zeros((F, 1, X.shape[1]), bool)  # (F, 1, m): fold f's columns
@@ -50,8 +61,28 @@ class StackedTrainer:
     def done(self):
         return len(self.costs) >= self.train.num_iterations
 
+    def _span(self, first_layer):
+        """SpanColumns when the first layer takes the span path, else None."""
+        full_batch = self.train.batch_size is None or self.train.batch_size >= self.m_f.max()
+        n_x, m = self.X.shape
+        if first_layer is None:
+            first_layer = "span" if span_applies(n_x, m, self.train.optimizer, full_batch) \
+                else "dense"
+        if first_layer not in ("span", "dense"):
+            raise ValueError(f"first_layer must be 'span' or 'dense', not {first_layer!r}")
+        if first_layer == "dense":
+            return None
+        if not full_batch or self.train.optimizer not in SPAN_OPTIMIZERS:
+            raise ValueError("the span path needs full batches and gd or momentum")
+        with np.errstate(over="ignore", invalid="ignore"):
+            span = SpanColumns(self.X, self.XT, self.P["W1"])
+        return span if span.finite else None
+
     def parameters(self, f):
-        return unstack(self.P, f)
+        p = unstack(self.P, f)
+        if self.span is not None:
+            p["W1"] = self.span.materialize(self.P["W1"], f)
+        return p
 
     def step(self):
         """One iteration of every fold; returns (costs (F,), [metrics of each fold]), as
@@ -93,18 +124,22 @@ class StackedTrainer:
         AL, caches = stacked_forward(columns, P, self.model.activation, self.output,
                                      t.keep_prob, draw_mask)
         cost = stacked_cost(caches[-1].Z, Y, mask, m_b)
+        span = columns if columns is self.span else None
         if t.lambd:
-            cost = cost + stacked_l2_cost(P, t.lambd, m_b)
+            cost = cost + stacked_l2_cost(P, t.lambd, m_b,
+                                          None if span is None else span.squared_norm(P["W1"]))
         grads = stacked_backward(columns, AL, Y, mask, m_b, caches, P, self.model.activation,
                                  t.lambd, t.keep_prob)
         update(self.P, grads, self.state, t, None if len(active) == F else active)
+        if span is not None:
+            span.update(t, m_b)
         return cost * m_b
 
     def _layout(self, active, batch):
         """The step's columns: all of X when every active fold trains on its whole set,
         else each fold's batch gathered (padded to the longest, padding masked out)."""
         if all(isinstance(idx, slice) for idx in batch):
-            return SharedColumns(self.X, self.XT), self.Y, self.train_mask[active], \
+            return self._all_columns(), self.Y, self.train_mask[active], \
                 [self.columns[f] for f in active]
         picks = [self.columns[f][idx] for f, idx in zip(active, batch)]
         c = max(map(len, picks))
@@ -115,11 +150,14 @@ class StackedTrainer:
         Y_f = self.YT[take].transpose(0, 2, 1)  # (F, c, n_y) rows gathered -> (F, n_y, c)
         return GatheredColumns(self.XT[take]), Y_f, mask, [slice(0, len(p)) for p in picks]
 
+    def _all_columns(self):
+        return SharedColumns(self.X, self.XT) if self.span is None else self.span
+
     def evaluate(self, columns, prefix=""):
         """[{prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}] of
         each fold f on its columns[f] of X."""
         with np.errstate(over="ignore"):
-            AL, caches = stacked_forward(SharedColumns(self.X, self.XT), self.P,
+            AL, caches = stacked_forward(self._all_columns(), self.P,
                                          self.model.activation, self.output)
         ZL = caches[-1].Z
         return [{prefix + "cost": compute_cost(ZL[f][:, c], self.Y[:, c]),

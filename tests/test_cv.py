@@ -8,7 +8,9 @@ from mlflow import MlflowClient
 
 from helpers import run_cli
 from search.config import conf_dir
-from search.run.cv import METHODS, choose_method, cross_validate, fold_splits
+from dnn.settings import settings_from
+from search.run.cv import (METHODS, Stacked, choose_method, cross_validate, fold_splits,
+                           training_pool)
 from search.run.train import train_run
 
 
@@ -25,14 +27,19 @@ def test_fold_splits_are_disjoint_stratified_and_repeat_with_new_seeds():
     assert not np.array_equal(splits[0][2], splits[4][2])
 
 
-@pytest.mark.parametrize("batch_size", [None, 40])
-def test_stacked_and_lockstep_folds_agree(batch_size):
+@pytest.mark.parametrize("batch_size, wide", [(None, False), (40, False), (None, True)])
+def test_stacked_and_lockstep_folds_agree(batch_size, wide):
     from dataclasses import asdict
 
     from dnn import ModelSettings, TrainSettings
     from dnn.data import load_dataset
 
     data = load_dataset("moons", n_samples=250, noise=0.2, seed=0)  # pool: train + val
+    if wide:  # 250 noise features more than examples: stacked takes the span path
+        rng = np.random.RandomState(1)
+        data = data._replace(**{k: np.vstack([getattr(data, k), 0.1 * rng.randn(250, n)])
+                                for k, n in (("X_train", data.X_train.shape[1]),
+                                             ("X_val", data.X_val.shape[1]))})
     kwargs = {**asdict(ModelSettings([6, 4], "relu", "he")),
               **asdict(TrainSettings(learning_rate=0.2, num_iterations=100, eval_every=25,
                                      batch_size=batch_size, keep_prob=0.9, lambd=0.1,
@@ -59,6 +66,9 @@ def test_stacked_and_lockstep_folds_agree(batch_size):
         assert (i, cost) == pytest.approx((i_ref, cost_ref), rel=1e-9)
         assert mean == pytest.approx(mean_ref, rel=1e-9)
         assert flat(fold) == pytest.approx(flat(fold_ref), rel=1e-9, abs=1e-12)
+    X, Y, y = training_pool(data)
+    stacked = Stacked(X, Y, fold_splits(y, 3, 2, 1), [1] * 6, *settings_from(**kwargs))
+    assert stacked.first_layer == ("span" if wide else "dense")
 
 
 def test_choose_method_keeps_lockstep_for_a_wide_and_long_first_layer():

@@ -1,5 +1,6 @@
 """StackedTrainer: each fold's curve equals dnn.Trainer on that fold alone (1e-9 over 100
-iterations in float64), with mini-batches, dropout, L2 and every optimizer."""
+iterations in float64), with mini-batches, dropout, L2 and every optimizer, on both paths
+of the first layer (dense, and span: dnn/span.py)."""
 from dataclasses import replace
 
 import numpy as np
@@ -27,9 +28,9 @@ def data(output):
     return X, Y
 
 
-def run_both(X, Y, model, train, seeds, iterations):
+def run_both(X, Y, model, train, seeds, iterations, first_layer=None):
     tr, va = folds(Y)
-    stacked = StackedTrainer(X, Y, tr, model, train, seeds, va)
+    stacked = StackedTrainer(X, Y, tr, model, train, seeds, va, first_layer)
     alone = [Trainer(X[:, t], Y[:, t], model, replace(train, seed=s), (X[:, v], Y[:, v]))
              for t, v, s in zip(tr, va, seeds)]
     rows = []
@@ -57,6 +58,11 @@ def test_fold_curves_equal_each_fold_trained_alone(activation, output, optimizer
                           num_iterations=100, batch_size=batch_size, optimizer=optimizer,
                           lambd=lambd, keep_prob=keep_prob, eval_every=10)
     stacked, alone, rows = run_both(X, Y, model, train, [1, 1, 1, 2, 2], 100)
+    assert stacked.first_layer == "dense"
+    assert_fold_curves_equal(stacked, alone, rows)
+
+
+def assert_fold_curves_equal(stacked, alone, rows):
     assert stacked.done and all(t.done for t in alone)
     evaluated = 0
     for costs, metrics, expected in rows:
@@ -64,10 +70,61 @@ def test_fold_curves_equal_each_fold_trained_alone(activation, output, optimizer
             assert costs[f] == pytest.approx(cost, rel=1e-9)
             assert metrics[f] == pytest.approx(fold_metrics, rel=1e-9)
             evaluated += bool(fold_metrics)
-    assert evaluated == 5 * 11  # iterations 0, 10, ..., 90 and the last one
+    n, every = stacked.train.num_iterations, stacked.train.eval_every
+    assert evaluated == 5 * len({*range(0, n, every), n - 1})  # 0, every, ... and the last
     for f, t in enumerate(alone):
         for k, p in t.parameters.items():
             np.testing.assert_allclose(stacked.parameters(f)[k], p, rtol=1e-9, atol=1e-12)
+
+
+SPAN_CASES = [  # (activation, output, optimizer, keep_prob, lambd), full batch
+    ("relu", "sigmoid", "gd", 1.0, 0.0),
+    ("tanh", "softmax", "gd", 0.8, 0.2),
+    ("leaky_relu", "sigmoid", "momentum", 1.0, 0.5),
+    ("sigmoid", "softmax", "momentum", 0.9, 0.3),
+    ("relu", "softmax", "gd", 1.0, 0.7),
+]
+
+
+@pytest.mark.parametrize("activation, output, optimizer, keep_prob, lambd", SPAN_CASES)
+def test_span_path_fold_curves_equal_each_fold_trained_alone(activation, output, optimizer,
+                                                            keep_prob, lambd):
+    X, Y = data(output)
+    model = ModelSettings([7, 5], activation, "he")
+    train = TrainSettings(learning_rate=0.1, num_iterations=120, optimizer=optimizer,
+                          lambd=lambd, keep_prob=keep_prob, eval_every=10)
+    stacked, alone, rows = run_both(X, Y, model, train, [1, 1, 1, 2, 2], 120, "span")
+    assert stacked.first_layer == "span" and stacked.P["W1"].shape == (5, 7, M)
+    assert_fold_curves_equal(stacked, alone, rows)
+
+
+def wide_data():
+    """More features than examples: where the span path is taken by default."""
+    X, Y = data("sigmoid")
+    return np.vstack([X, np.random.RandomState(5).rand(72, M)]), Y  # (80, 61)
+
+
+@pytest.mark.parametrize("optimizer, batch_size, expected", [
+    ("gd", None, "span"), ("momentum", 100, "span"), ("adam", None, "dense"),
+    ("gd", 16, "dense")])
+def test_span_path_is_taken_for_full_batch_gd_and_momentum_on_wide_data(optimizer, batch_size,
+                                                                       expected):
+    X, Y = wide_data()
+    train = TrainSettings(learning_rate=0.01, num_iterations=30, optimizer=optimizer,
+                          batch_size=batch_size, lambd=0.3, eval_every=10)
+    stacked, alone, rows = run_both(X, Y, ModelSettings([6, 3], "relu", "he"), train,
+                                    [1, 2, 3, 4, 5], 30)
+    assert stacked.first_layer == expected
+    assert_fold_curves_equal(stacked, alone, rows)
+    narrow = StackedTrainer(*data("sigmoid"), folds(Y)[0], train=train)
+    assert narrow.first_layer == "dense"  # m > n_x
+
+
+def test_span_path_is_refused_where_it_does_not_hold():
+    X, Y = wide_data()
+    for train in (TrainSettings(optimizer="adam"), TrainSettings(batch_size=16)):
+        with pytest.raises(ValueError, match="span path"):
+            StackedTrainer(X, Y, folds(Y)[0], train=train, first_layer="span")
 
 
 def test_float32_curves_equal_each_fold_alone_to_float32_precision():
