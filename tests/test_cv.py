@@ -71,7 +71,7 @@ def test_stacked_and_lockstep_folds_agree(batch_size, wide):
     assert stacked.first_layer == ("span" if wide else "dense")
 
 
-def test_choose_method_keeps_lockstep_for_a_wide_and_long_first_layer():
+def test_choose_method_keeps_lockstep_for_a_wide_and_long_dense_first_layer():
     from dnn import ModelSettings, TrainSettings
 
     full = TrainSettings()
@@ -81,6 +81,10 @@ def test_choose_method_keeps_lockstep_for_a_wide_and_long_first_layer():
     assert choose_method(784, 10000, ModelSettings([256, 128]), full, 5) == "lockstep"
     batches = TrainSettings(batch_size=64)
     assert choose_method(784, 10000, ModelSettings([256, 128]), batches, 5) == "stacked"
+    # m <= n_x: the span path of the first layer makes stacked the cheaper one
+    assert choose_method(4096, 4096, ModelSettings([256, 128]), full, 5) == "stacked"
+    adam = TrainSettings(optimizer="adam")
+    assert choose_method(4096, 4096, ModelSettings([256, 128]), adam, 5) == "lockstep"
 
 
 @pytest.mark.slow
