@@ -97,6 +97,19 @@ def test_reproduce_gives_zero_difference_and_overrides_extend(tracked_run):
 
 
 @pytest.mark.slow
+def test_reproduce_retrains_with_the_runs_blas_threads(store):
+    """A sweep's workers run BLAS with fewer threads than a lone process: the re-run uses
+    the run's own count (its last bits can depend on it)."""
+    one = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    run_id = run_id_from(run_cli("dnn-train", *FAST, cwd=store, env=one, check=0).stdout)
+    assert client_of(store).get_run(run_id).data.tags["numpy.blas_threads"] == "1"
+    proc = run_cli("dnn-reproduce", run_id, cwd=store, env={"OPENBLAS_NUM_THREADS": None},
+                   check=0)
+    new_id = proc.stdout.split()[2]
+    assert client_of(store).get_run(new_id).data.tags["numpy.blas_threads"] == "1"
+
+
+@pytest.mark.slow
 def test_reproducing_a_trial_adds_no_child_to_its_study(tracked_run):
     store, run_id, _ = tracked_run
     client = client_of(store)

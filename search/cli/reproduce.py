@@ -112,6 +112,19 @@ def main(argv=None):
     return retrain(cfg, args, client, run, experiment, metric_history)
 
 
+def same_blas_threads(run):
+    """BLAS limited to the run's threads (its numpy.blas_threads tag) while re-training: a
+    product's last bits can depend on how OpenBLAS splits it among threads, and a sweep's
+    workers run with fewer threads than a lone process."""
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    threads = run.data.tags.get("numpy.blas_threads", "")
+    return threadpool_limits(int(threads), user_api="blas") if threads.isdigit() \
+        else nullcontext()
+
+
 def retrain(cfg, args, client, run, experiment, metric_history):
     from dnn import DivergenceError
     from dnn.data import DataError
@@ -120,8 +133,9 @@ def retrain(cfg, args, client, run, experiment, metric_history):
     # A top-level run of the same experiment: nested under a study with the trial's
     # optuna.* tags, it would count as a second run of that trial.
     try:
-        result = train_run(cfg, args.overrides, tags={"reproduced_from": args.run_id},
-                           experiment=experiment, run_name=f"reproduce-{args.run_id[:8]}")
+        with same_blas_threads(run):
+            result = train_run(cfg, args.overrides, tags={"reproduced_from": args.run_id},
+                               experiment=experiment, run_name=f"reproduce-{args.run_id[:8]}")
     except (DataError, ValueError) as e:
         fail(str(e))
     except DivergenceError as e:

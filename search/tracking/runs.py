@@ -30,7 +30,8 @@ def source_tags():
 
 
 def environment_tags():
-    """Source and user, package version, git commit of the working tree, NumPy and its BLAS."""
+    """Source and user, package version, git commit of the working tree, NumPy and its BLAS
+    (library and threads)."""
     import numpy as np
     from threadpoolctl import threadpool_info
 
@@ -38,10 +39,15 @@ def environment_tags():
 
     tags = {**source_tags(), "dnnsweep.version": dnn.__version__,
             "numpy.version": np.__version__}
-    blas = [f"{i['internal_api']} {i.get('version')}" for i in threadpool_info()
-            if i.get("user_api") == "blas"]
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     if blas:
-        tags["numpy.blas"] = ", ".join(blas)
+        tags["numpy.blas"] = ", ".join(f"{i['internal_api']} {i.get('version')}" for i in blas)
+        # OpenBLAS's sums can differ in their last bits with the number of threads:
+        # dnn-reproduce re-trains with as many as NumPy's own BLAS had (SciPy may load
+        # another, which a sweep's worker, loading it after its limit, leaves unlimited).
+        own = [i for i in blas  # in numpy.libs/ (Linux, Windows) or numpy/.dylibs/ (macOS)
+               if any(p.startswith("numpy") for p in Path(i["filepath"]).parent.parts[-2:])]
+        tags["numpy.blas_threads"] = str(min(i["num_threads"] for i in own or blas))
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5)
