@@ -60,10 +60,15 @@ class SpanColumns:
         return np.zeros_like(self.W0X)
 
     def product(self, C):
-        F, n1, m = C.shape
-        CG = (C.reshape(F * n1, m) @ self.G).reshape(F, n1, m)  # (F n1, m) @ (m, m)
-        CG += self.alpha[:, None, None] * self.W0X
-        return CG
+        Z1 = self._times_gram(C)
+        Z1 += self.alpha[:, None, None] * self.W0X
+        return Z1
+
+    def _times_gram(self, C):
+        """C @ G, (F, n1, m): F products (n1, m) @ (m, m). Faster and steadier on a busy
+        machine than the one (F n1, m) @ (m, m), which OpenBLAS splits between threads that
+        wait on each other (measured: 0.2-0.4 ms against 0.4-5 ms for F n1 = 100, m = 209)."""
+        return np.matmul(C, self.G)  # (F, n1, m) @ (m, m)
 
     def gradient(self, dZ1):
         """dW1 in the span's coordinates: dZ1 itself (W1 moves by dZ1 @ X.T)."""
@@ -71,11 +76,9 @@ class SpanColumns:
 
     def squared_norm(self, C):
         """||W1||^2 of each fold, (F,): alpha^2 ||W1_0||^2 + 2 alpha <W1_0 X, C> + <C G, C>."""
-        F, n1, m = C.shape
-        CG = (C.reshape(F * n1, m) @ self.G).reshape(F, n1, m)  # (F n1, m) @ (m, m)
         cross = np.einsum("fij,fij->f", self.W0X, C)
         return (self.alpha ** 2 * self.W0_squared + 2 * self.alpha * cross
-                + np.einsum("fij,fij->f", CG, C))
+                + np.einsum("fij,fij->f", self._times_gram(C), C))
 
     def update(self, train, m_b):
         """Move alpha as the update moved W1's W1_0 part: L2's shrinking (lambd / m_b of each
