@@ -6,12 +6,12 @@ import pytest
 from dnn.span import SpanColumns, span_applies
 
 
-def span_with_coefficients():
+def span_with_coefficients(m=12, n1=4):
     rng = np.random.RandomState(0)
-    X, W1_0 = rng.rand(30, 12), rng.randn(3, 4, 30)
+    X, W1_0 = rng.rand(30, m), rng.randn(3, n1, 30)
     span = SpanColumns(X, np.ascontiguousarray(X.T), W1_0)
     span.alpha[:] = [1.0, 0.7, -0.2]
-    C = rng.randn(3, 4, 12)
+    C = rng.randn(3, n1, m)
     W1 = np.stack([span.materialize(C, f) for f in range(3)])
     return X, span, C, W1
 
@@ -22,8 +22,9 @@ def test_materialized_first_layer_is_alpha_W1_0_plus_C_X_T():
         np.testing.assert_allclose(W1[f], span.alpha[f] * span.W1_0[f] + C[f] @ X.T, rtol=1e-13)
 
 
-def test_product_and_squared_norm_equal_those_of_W1():
-    X, span, C, W1 = span_with_coefficients()
+@pytest.mark.parametrize("m, n1", [(12, 4), (400, 8)])  # F products (n1, m) @ (m, m), or one
+def test_product_and_squared_norm_equal_those_of_W1(m, n1):
+    X, span, C, W1 = span_with_coefficients(m, n1)
     Z1 = W1 @ X
     assert np.linalg.norm(span.product(C) - Z1) <= 1e-13 * np.linalg.norm(Z1)
     np.testing.assert_allclose(span.squared_norm(C), np.square(W1).sum(axis=(1, 2)), rtol=1e-12)
