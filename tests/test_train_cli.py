@@ -103,8 +103,8 @@ def test_reproduce_retrains_with_the_runs_blas_threads(store):
     one = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     run_id = run_id_from(run_cli("dnn-train", *FAST, cwd=store, env=one, check=0).stdout)
     assert client_of(store).get_run(run_id).data.tags["numpy.blas_threads"] == "1"
-    proc = run_cli("dnn-reproduce", run_id, cwd=store, env={"OPENBLAS_NUM_THREADS": None},
-                   check=0)
+    two = {"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}  # what it would run with
+    proc = run_cli("dnn-reproduce", run_id, cwd=store, env=two, check=0)
     new_id = proc.stdout.split()[2]
     assert client_of(store).get_run(new_id).data.tags["numpy.blas_threads"] == "1"
 
