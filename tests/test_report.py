@@ -56,3 +56,24 @@ def test_one_typed_column_per_parameter_metric_and_objective(study):
     batch = pd.read_csv(io.StringIO(text), dtype=str)["params_train.batch_size"]
     assert all(pd.isna(c) or c == "64" for c in batch)
     assert (df["duration_s"] >= 0).all()
+
+
+def test_the_best_trials_table_keeps_long_metric_names_over_their_columns():
+    from search.tracking.report import summary_table
+
+    s = optuna.create_study(direction="maximize")
+    dims = {"train.learning_rate": {"type": "float", "low": 1e-3, "high": 1.0, "log": True}}
+    for rate, score in [(0.01, 0.61), (0.1, 0.74)]:
+        s.add_trial(optuna.trial.create_trial(
+            params={"train.learning_rate": rate}, value=score,
+            distributions={"train.learning_rate": optuna.distributions.FloatDistribution(
+                1e-3, 1.0, log=True)},
+            user_attrs={"mlflow_run_id": f"run{rate}", "metrics": {"val_accuracy": 0.7}}))
+    lines = summary_table(s, ["val_balanced_accuracy"], dims, [], 5)
+    header, first = lines[1], lines[2]
+    assert header.split() == ["#", "val_balanced_accuracy", "val_accuracy", "MLflow", "run",
+                              "params"]
+    # each value ends where its column's name ends
+    for name, value in [("val_balanced_accuracy", "0.74"), ("val_accuracy", "0.7")]:
+        end = header.index(name) + len(name)
+        assert first[:end].endswith(value), (header, first)

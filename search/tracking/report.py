@@ -35,11 +35,13 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
     if not top:
         return ["no trial completed"]
     shown = [*metrics, *(m for m in ("val_accuracy",) if m not in metrics)]
+    widths = [max(12, len(m)) for m in shown]  # val_balanced_accuracy: 21 characters
     lines = [f"best {len(top)} trial(s) by {metrics[0]}:",
-             f"  {'#':>4}  {'  '.join(f'{m:>12}' for m in shown)}  {'MLflow run':32}  params"]
+             f"  {'#':>4}  {'  '.join(f'{m:>{w}}' for m, w in zip(shown, widths))}  "
+             f"{'MLflow run':32}  params"]
     for t in top:
         extra = [links.trial_metrics(t).get(m, float("nan")) for m in shown[len(metrics):]]
-        values = "  ".join(f"{v:12.5g}" for v in [*t.values, *extra])
+        values = "  ".join(f"{v:{w}.5g}" for v, w in zip([*t.values, *extra], widths))
         params = " ".join(space_mod.as_overrides(space_mod.values_from_params(t.params, dims)))
         lines.append(f"  {t.number:>4}  {values}  {links.trial_run_id(t) or '-':32}  {params}")
     best = top[0]
