@@ -97,3 +97,26 @@ def test_patience_stops_a_study_that_cannot_improve(tmp_path):
     last = again.stdout.strip().splitlines()[-1]  # after the lines saying what it opens
     assert last.endswith("did not improve it; nothing to run (raise search.patience to go on)")
     assert "best" not in again.stdout and "MLflow parent run" not in again.stdout
+
+
+@pytest.mark.slow
+def test_patience_is_decided_from_the_storage_by_every_launcher_of_the_study(tmp_path):
+    # Two launchers of one study (as two machines would be, sharing its storage): the stall
+    # they count is the study's, so together they stop once after 3 trials in a row did not
+    # improve, not after 3 of their own each.
+    from faults import Sweep
+
+    launchers = [Sweep(tmp_path, *ONE_CHOICE) for _ in range(2)]
+    try:
+        codes = [s.wait() for s in launchers]
+        outputs = [s.output() for s in launchers]
+    finally:
+        for s in launchers:
+            s.kill()
+    assert codes == [0, 0], outputs
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal")))
+    study = optuna.load_study(study_name="planar-sweep", storage=storage)
+    # 1 best + 3 without improvement, and at most one more that was in flight elsewhere
+    assert 4 <= len(study.trials) <= 5, [t.number for t in study.trials]
+    assert all(t.state == S.COMPLETE for t in study.trials)
+    assert study.user_attrs["stopped"]["by"] == "patience"
