@@ -22,6 +22,7 @@ FAIL_REASON = "fail_reason"          # trial (FAIL): why it failed
 END_REASON = "reason"                # trial (PRUNED, ...): why it ended early
 METRICS = "metrics"                  # trial: every final metric of its run
 WORKERS = "workers_started"          # study: how many workers have joined it, ever
+WARM_START = "warm_start_from"       # trial: "<study>#<number>" it was copied from (not trained)
 
 WORKER_DIED = "worker died (no heartbeat)"
 INTERRUPTED = "interrupted"
@@ -115,6 +116,11 @@ def next_worker_slot(study, lock):
 
 
 # -- trial: run, owner, retry, end -------------------------------------------------------------
+
+def warm_start_source(trial):
+    """"<study>#<number>" of the trial a warm-start copy comes from; None: trained here."""
+    return trial.user_attrs.get(WARM_START)
+
 
 def trial_run_id(trial):
     return trial.user_attrs.get(TRIAL_RUN)

@@ -5,6 +5,7 @@ import optuna
 from search.config import ConfigError
 from search.secrets import mask
 from search.study import narrow
+from search.study.definition import DEFINITION_KEY
 from search.study.study import as_list
 from search import links
 
@@ -91,7 +92,7 @@ def sentences(rows):
 
 
 def data_rows(study, cfg):
-    definition = study.user_attrs.get("definition") or {}
+    definition = study.user_attrs.get(DEFINITION_KEY) or {}
     rows = [("data set", cfg.data.name)]
     if definition.get("data.digest"):
         rows.append(("digest", definition["data.digest"]))

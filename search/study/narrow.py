@@ -207,7 +207,7 @@ def warm_start_trials(old_trials, dims, old_name):
         dists = distributions(dims, t.params)
         if set(dists) != set(t.params) or not all(_inside(d, t.params[k]) for k, d in dists.items()):
             continue
-        attrs = {"warm_start_from": f"{old_name}#{t.number}",
+        attrs = {links.WARM_START: f"{old_name}#{t.number}",
                  **{k: t.user_attrs[k] for k in (links.TRIAL_RUN, links.METRICS) if k in t.user_attrs}}
         out.append(optuna.trial.create_trial(
             values=t.values, params=dict(t.params), distributions=dists, user_attrs=attrs,

@@ -8,8 +8,9 @@ happens to improve does not restart a study that was declared stalled.
 """
 import optuna
 
+from search import links
+
 STOPPED_KEY = "stopped"
-WARM_START_KEY = "warm_start_from"  # a trial copied from another study, not trained here
 _FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
              optuna.trial.TrialState.FAIL)
 
@@ -25,7 +26,7 @@ def stall_length(trials, direction, min_delta=0.0):
     for t in done:
         value = t.values[0] if t.state == optuna.trial.TrialState.COMPLETE else None
         improved = value is not None and (best is None or sign * (best - value) > min_delta)
-        if WARM_START_KEY in t.user_attrs:
+        if links.warm_start_source(t):
             if value is not None and (best is None or sign * (best - value) > 0):
                 best = value
             continue

@@ -9,7 +9,7 @@ from search.config.space import check_space
 from search.run.train import StopRun
 from search import links
 from search.storage.stores import make_storage
-from search.study.stopping import WARM_START_KEY, check_stopping_config
+from search.study.stopping import check_stopping_config
 from search.study.narrow_from import check_narrow_config
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
@@ -157,14 +157,14 @@ def started(study):
     replaced = links.replaced(trials)
     return sum(1 for t in trials
                if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced
-               and WARM_START_KEY not in t.user_attrs)
+               and not links.warm_start_source(t))
 
 
 def trained_finished(study):
     """Finished trials trained by this study (warm-start copies of another study's
     trials do not count toward search.n_trials)."""
     return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED)
-               if WARM_START_KEY not in t.user_attrs)
+               if not links.warm_start_source(t))
 
 
 def close_dead_trial(study, trial, reason, cfg):
