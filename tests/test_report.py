@@ -77,3 +77,20 @@ def test_the_best_trials_table_keeps_long_metric_names_over_their_columns():
     for name, value in [("val_balanced_accuracy", "0.74"), ("val_accuracy", "0.7")]:
         end = header.index(name) + len(name)
         assert first[:end].endswith(value), (header, first)
+
+
+def test_a_warm_start_copy_in_the_best_trials_table_names_the_trial_it_copies():
+    from search import links
+    from search.tracking.report import summary_table
+
+    s = optuna.create_study()
+    dims = {"train.learning_rate": {"type": "float", "low": 1e-3, "high": 1.0, "log": True}}
+    dist = {"train.learning_rate": optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)}
+    s.add_trial(optuna.trial.create_trial(params={"train.learning_rate": 0.1}, value=0.2,
+                                          distributions=dist,
+                                          user_attrs={links.WARM_START: "wide#43"}))
+    s.add_trial(optuna.trial.create_trial(params={"train.learning_rate": 0.2}, value=0.3,
+                                          distributions=dist))
+    rows = summary_table(s, ["val_cost"], dims, [], 5)[2:4]
+    assert "(warm start: wide#43) train.learning_rate=0.1" in rows[0]
+    assert "warm start" not in rows[1]

@@ -43,6 +43,8 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
         extra = [links.trial_metrics(t).get(m, float("nan")) for m in shown[len(metrics):]]
         values = "  ".join(f"{v:{w}.5g}" for v, w in zip([*t.values, *extra], widths))
         params = " ".join(space_mod.as_overrides(space_mod.values_from_params(t.params, dims)))
+        if links.warm_start_source(t):  # a copy of an old study's trial, its run that one's
+            params = f"(warm start: {links.warm_start_source(t)}) {params}"
         lines.append(f"  {t.number:>4}  {values}  {links.trial_run_id(t) or '-':32}  {params}")
     best = top[0]
     sampled = space_mod.values_from_params(best.params, dims)
