@@ -3,14 +3,15 @@ import threading
 
 from mlflow import MlflowClient
 
-from search.tracking.sqlite_store import local_sqlite_path, open_local_store
+from search.storage.urls import sqlite_path
+from search.tracking.sqlite_store import open_local_store
 
 
-def test_only_sqlite_uris_name_a_local_file():
-    assert local_sqlite_path("sqlite:///mlruns/mlflow.db") == "mlruns/mlflow.db"
-    assert local_sqlite_path("sqlite:////tmp/x.db") == "/tmp/x.db"
-    assert local_sqlite_path("http://127.0.0.1:5000") is None
-    assert local_sqlite_path("postgresql+psycopg2://u@h/db") is None
+def test_only_sqlite_uris_name_a_local_store():
+    assert sqlite_path("sqlite:///mlruns/mlflow.db") == "mlruns/mlflow.db"
+    assert sqlite_path("sqlite:////tmp/x.db") == "/tmp/x.db"
+    assert sqlite_path("http://127.0.0.1:5000") is None
+    assert sqlite_path("postgresql+psycopg2://u@h/db") is None
 
 
 def test_two_openers_of_a_new_store_make_it_once_and_leave_no_scratch_file(tmp_path):

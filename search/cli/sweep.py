@@ -87,9 +87,9 @@ def new_store_note(cfg_tracking):
     import os
 
     from search.tracking.client import tracking_uri
-    from search.tracking.sqlite_store import local_sqlite_path
+    from search.storage.urls import sqlite_path
 
-    path = local_sqlite_path(tracking_uri(cfg_tracking))
+    path = sqlite_path(tracking_uri(cfg_tracking))
     return " (a new store: creating its tables takes a few seconds)" if path and \
         not os.path.exists(path) else ""
 

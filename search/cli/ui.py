@@ -47,7 +47,7 @@ def server_command(args, uri):
     """The mlflow server command and environment. The store URI travels in the environment
     (MLFLOW_BACKEND_STORE_URI), never in the arguments, so no password shows in `ps`."""
     from search.secrets import mask
-    from search.tracking.sqlite_store import local_sqlite_path
+    from search.storage.urls import sqlite_path
 
     env = dict(os.environ, MLFLOW_BACKEND_STORE_URI=uri,
                MLFLOW_SERVER_ENABLE_JOB_EXECUTION="true" if args.jobs else "false",
@@ -55,7 +55,7 @@ def server_command(args, uri):
     cmd = [sys.executable, "-m", "mlflow", "server", "--host", args.host, "--port",
            str(args.port), "--workers", str(args.workers),
            "--uvicorn-opts", "--log-level warning"]  # no line per request
-    path = local_sqlite_path(uri)
+    path = sqlite_path(uri)
     if path:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     return cmd, env, mask(uri)

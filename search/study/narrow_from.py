@@ -59,10 +59,11 @@ def resolve_source(cfg):
 
 
 def _study_of_parent_run(cfg, run_id):
+    from search.storage.urls import sqlite_path
     from search.tracking.client import open_run, tracking_uri
 
-    if tracking_uri(cfg.tracking).startswith("sqlite:///") and \
-            not Path(tracking_uri(cfg.tracking)[len("sqlite:///"):]).is_file():
+    store = sqlite_path(tracking_uri(cfg.tracking))
+    if store and not Path(store).is_file():
         return None  # no store: no run (and none created by looking)
     try:
         _, run = open_run(cfg.tracking, run_id)

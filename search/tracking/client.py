@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from search.secrets import mask
-from search.tracking.sqlite_store import local_sqlite_path, open_local_store
+from search.storage.urls import sqlite_path
+from search.tracking.sqlite_store import open_local_store
 
 
 def tracking_uri(cfg_tracking):
@@ -97,7 +98,7 @@ def client_for(cfg_tracking):
     uri = tracking_uri(cfg_tracking)
     # Logging a model and registering it go through MLflow's process-wide URI.
     mlflow.set_tracking_uri(uri)
-    if not local_sqlite_path(uri):
+    if not sqlite_path(uri):
         check_reachable(uri)
         return MlflowClient(tracking_uri=uri)
     return open_local_store(MlflowClient, uri)
@@ -120,7 +121,7 @@ def experiment_id(client, name, cfg_tracking):
                                       EXPERIMENT_TAGS[EXPERIMENT_KIND])
         return exp.experiment_id
     location = None
-    if local_sqlite_path(tracking_uri(cfg_tracking)) and cfg_tracking.artifact_root:
+    if sqlite_path(tracking_uri(cfg_tracking)) and cfg_tracking.artifact_root:
         location = Path(cfg_tracking.artifact_root).resolve().as_uri()
     try:
         return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)

@@ -7,10 +7,7 @@ import os
 import time
 from pathlib import Path
 
-
-def local_sqlite_path(uri):
-    """The file of a sqlite:/// URI, else None."""
-    return uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else None
+from search.storage.urls import sqlite_path
 
 
 def open_local_store(client_class, uri):
@@ -19,7 +16,7 @@ def open_local_store(client_class, uri):
     schema made. MLflow caches the store per process, so this is paid once."""
     from search.storage.locks import file_lock
 
-    path = local_sqlite_path(uri)
+    path = sqlite_path(uri)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path + ".lock"):
         _create_store(client_class, path)
@@ -102,7 +99,7 @@ def _made(client_class, uri):
     exists', alembic finding no version row), wait and try again."""
     from search.storage.retry import Retry, error_chain
 
-    _wait_for_migrations(local_sqlite_path(uri))
+    _wait_for_migrations(sqlite_path(uri))
 
     def half_made(exc):
         return any(m in str(e) for e in error_chain(exc)
