@@ -72,7 +72,7 @@ def confirm(cfg, study, dims, parent_run_id, base_overrides=(), say=None):
     if not top:
         return []
     seeds = new_seeds(base_run_config(cfg).train.seed, n_seeds)
-    done = {int(k): v for k, v in study.user_attrs.get(CONFIRMED_KEY, {}).items()}
+    done = _stored(study)
     if all(str(s) in done.get(t.number, {}) for t in top for s in seeds):
         return _results(top, seeds, done, study)
     elsewhere = links.claim_confirmation(study, ask_lock(cfg.search.storage))
@@ -81,7 +81,7 @@ def confirm(cfg, study, dims, parent_run_id, base_overrides=(), say=None):
             say(f"confirm: run by {elsewhere}, which refits the winner")
         return None
     try:
-        done = {int(k): v for k, v in study.user_attrs.get(CONFIRMED_KEY, {}).items()}
+        done = _stored(study)  # as it is now that this launcher holds the claim
         metric = as_list(cfg.search.metric)[0]
         for trial in top:
             values = space_mod.values_from_params(trial.params, dims)
@@ -95,6 +95,11 @@ def confirm(cfg, study, dims, parent_run_id, base_overrides=(), say=None):
     finally:
         links.release_confirmation(study, ask_lock(cfg.search.storage))
     return _results(top, seeds, done, study)
+
+
+def _stored(study):
+    """{trial number: {seed: [score, run id]}} of the confirmation runs stored so far."""
+    return {int(k): v for k, v in study.user_attrs.get(CONFIRMED_KEY, {}).items()}
 
 
 def _results(top, seeds, done, study):
