@@ -10,6 +10,7 @@ import weakref
 
 import optuna
 
+from search.secrets import mask
 from search.storage.owners import dead_local_owner, owner_id
 
 PARENT_RUN = "mlflow_parent_run_id"  # study: the MLflow run of the whole study
@@ -170,7 +171,6 @@ def trial_metrics(trial):
 
 def set_end_reason(trial, state, reason):
     """Why trial ends in state (set before telling it: a finished trial is read-only)."""
-    from search.secrets import mask
 
     key = FAIL_REASON if state == optuna.trial.TrialState.FAIL else END_REASON
     trial.set_user_attr(key, mask(reason)[:2000])

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 import optuna
-from mlflow import MlflowClient
-
 from helpers import command
+from mlflow import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+
 BIN = Path(sys.executable).parent
 
 
@@ -34,3 +37,37 @@ def run_id_from(stdout):
         if line.startswith("MLflow run "):
             return line.split()[2]
     raise AssertionError(f"no run id in output:\n{stdout}")
+
+
+def client_of(cwd):
+    return MlflowClient(f"sqlite:///{Path(cwd).resolve()}/mlruns/mlflow.db")
+
+
+def run_ids(cwd):
+    if not (Path(cwd) / "mlruns" / "mlflow.db").exists():
+        return set()
+    client = client_of(cwd)
+    return {r.info.run_id for e in client.search_experiments(view_type=3)
+            for r in client.search_runs([e.experiment_id], run_view_type=3)}
+
+
+def stored_run(client, experiment_id, text):
+    """A run whose config.yaml artifact is text."""
+    import tempfile
+
+    run = client.create_run(experiment_id).info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.yaml").write_text(text)
+        client.log_artifact(run, str(Path(tmp) / "config.yaml"))
+    client.set_terminated(run)
+    return run
+
+
+def log_curve(client, exp, costs, vals):
+    run = client.create_run(exp)
+    rid = run.info.run_id
+    points = [Metric("train_cost", c, 0, i) for i, c in enumerate(costs)]
+    points += [Metric("val_cost", v, 0, 10 * i) for i, v in enumerate(vals)]
+    client.log_batch(rid, metrics=points)
+    client.set_terminated(rid)
+    return rid

@@ -10,6 +10,8 @@ import os
 import sys
 import traceback
 
+from search.config import ConfigError, conf_dir
+from search.config.compose import compose_checked
 from search.console import show_notes
 from search.secrets import mask
 
@@ -59,8 +61,6 @@ def _hydra_args(argv):
 
 def precheck(config_name, argv, check=None):
     """Compose and check the command line's config before Hydra runs the app."""
-    from search.config import ConfigError
-    from search.config.compose import compose_checked
 
     args = _hydra_args(argv)
     if args.help or args.hydra_help or args.shell_completion or args.info:
@@ -93,7 +93,6 @@ def run_hydra_app(task, config_name, prog, check=None):
     config passed check (a callable raising ConfigError) in-process."""
     import hydra
 
-    from search.config import conf_dir
 
     sys.argv[0] = prog
     show_notes()

@@ -3,8 +3,20 @@ import argparse
 import sys
 import tempfile
 
+from dnn import DivergenceError
+from dnn.data import DataError
+from dnn.data.settings import SETTINGS
 from search.cli.common import EXIT_FAILED, fail
+from search.config import (
+    ConfigError,
+    check_no_foreign_targets,
+    check_no_interpolations,
+    check_run_config,
+    default_tracking,
+)
+from search.run.train import train_run
 from search.secrets import mask
+from search.tracking.client import metric_history, open_run
 
 TOLERANCE = 0.0  # same machine, same BLAS: the curves must be identical
 
@@ -31,7 +43,6 @@ def stored_config(client, run_id):
     interpolation or resolver, no foreign _target_ (ConfigError otherwise)."""
     from omegaconf import OmegaConf
 
-    from search.config import ConfigError, check_no_foreign_targets, check_no_interpolations
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -56,7 +67,6 @@ def drop_legacy_data_keys(cfg):
     noise, factor, dir and path on every set: keep only those the set takes."""
     from dataclasses import fields
 
-    from dnn.data.settings import SETTINGS
 
     schema = SETTINGS.get(cfg.data.get("name"))
     if schema is not None:
@@ -92,9 +102,6 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from omegaconf import OmegaConf
 
-    from search.config import ConfigError, check_no_interpolations, check_run_config, \
-        default_tracking
-    from search.tracking.client import metric_history, open_run
 
     try:
         tracking = default_tracking(args.tracking_uri)
@@ -126,9 +133,6 @@ def same_blas_threads(run):
 
 
 def retrain(cfg, args, client, run, experiment, metric_history):
-    from dnn import DivergenceError
-    from dnn.data import DataError
-    from search.run.train import train_run
 
     # A top-level run of the same experiment: nested under a study with the trial's
     # optuna.* tags, it would count as a second run of that trial.

@@ -1,12 +1,12 @@
 """The lines dnn-sweep prints at the end of a study, from its StudyOutcome."""
+from search.report import tables
 from search.secrets import mask
-from search.tracking import report
 
 
 def summary_lines(outcome, cfg, dims, base_overrides):
     """The best trials, the baseline beside the best, the verdict, the confirmation, the
     refit and where to browse: what a user reads once the study ends."""
-    lines = report.summary_table(outcome.study, outcome.metrics, dims, base_overrides,
+    lines = tables.summary_table(outcome.study, outcome.metrics, dims, base_overrides,
                                  cfg.search.top_k, cfg.search.cv)
     lines += outcome.judgement_lines()
     if outcome.stopped == "timeout":

@@ -3,9 +3,17 @@ import sys
 
 from hydra.core.hydra_config import HydraConfig
 
+from dnn.data import DataError
 from search.cli.common import EXIT_FAILED, Exit, fail, hydra_task, run_hydra_app
+from search.cli.study_summary import summary_lines
 from search.config import ConfigError
+from search.run.train import load_run_data
 from search.storage.diskfull import DiskFull
+from search.storage.urls import sqlite_path
+from search.study.narrow_from import prepare, space_yaml
+from search.study.study import base_run_config, check_sweep_config, quiet_optuna
+from search.sweep.launcher import sweep
+from search.tracking.client import check_reachable, tracking_uri
 
 EXIT_INTERRUPTED = 130
 
@@ -16,28 +24,22 @@ def say(line):
 
 @hydra_task
 def sweep_task(cfg):
-    from dnn.data import DataError
 
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(cfg, "search.study_name", throw_on_resolution_failure=False)
     print(f"study {name!r}: checking the config and the data ...", flush=True)
     try:
-        from search.study.study import base_run_config, check_sweep_config, quiet_optuna
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
         dims = check_sweep_config(cfg)
         if cfg.search.narrow_from:
             cfg, dims = narrowed(cfg, dims)
-        from search.run.train import load_run_data
         load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
-        from search.tracking.client import check_reachable, tracking_uri
         check_reachable(tracking_uri(cfg.tracking))  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
     print(f"study {cfg.search.study_name!r}: opening it and the MLflow store"
           f"{new_store_note(cfg.tracking)} ...", flush=True)
-    from search.cli.study_summary import summary_lines
-    from search.study.sweep import sweep
 
     base = [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("search")]
     try:
@@ -68,7 +70,6 @@ def sweep_task(cfg):
 
 def narrowed(cfg, dims):
     """The config and dims of the study narrowed from search.narrow_from; prints the space."""
-    from search.study.narrow_from import prepare, space_yaml
 
     given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
                 for o in HydraConfig.get().overrides.task)
@@ -86,8 +87,6 @@ def new_store_note(cfg_tracking):
     """A few words when the local MLflow store does not exist yet (its tables take seconds)."""
     import os
 
-    from search.tracking.client import tracking_uri
-    from search.storage.urls import sqlite_path
 
     path = sqlite_path(tracking_uri(cfg_tracking))
     return " (a new store: creating its tables takes a few seconds)" if path and \
@@ -95,7 +94,6 @@ def new_store_note(cfg_tracking):
 
 
 def check(cfg):
-    from search.study.study import check_sweep_config, quiet_optuna
 
     quiet_optuna()
     check_sweep_config(cfg)

@@ -10,9 +10,14 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
+from dnn import DivergenceError
+from dnn.data import DataError
 from search.cli.common import EXIT_FAILED, fail, hydra_task, run_hydra_app
 from search.cli.signals import Stopped, exit_stopped, received, stop_at_signal, stop_on_signals
 from search.config import ConfigError, check_run_config
+from search.run.train import train_run
+from search.secrets import mask
+from search.tracking.client import browse_hint, tracking_uri
 
 JOBS = []          # (label, run id, metrics) of each job of this process's multirun
 SWEEP_DIRS = set()  # Hydra's multirun folders, removed at the end when left empty
@@ -20,9 +25,6 @@ SWEEP_DIRS = set()  # Hydra's multirun folders, removed at the end when left emp
 
 @hydra_task
 def train_task(cfg):
-    from search.run.train import train_run
-    from dnn import DivergenceError
-    from dnn.data import DataError
 
     try:
         check_run_config(cfg)
@@ -56,8 +58,6 @@ def train_task(cfg):
 
 
 def print_summary(cfg, result):
-    from search.tracking.client import browse_hint, tracking_uri
-    from search.secrets import mask
 
     metrics = "  ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()))
     print(f"final train_cost={result.costs[-1]:.6f}  {metrics}")

@@ -17,6 +17,10 @@ import time
 import urllib.request
 
 from search.cli.common import EXIT_FAILED, fail
+from search.config import ConfigError, default_tracking
+from search.secrets import mask
+from search.storage.urls import sqlite_path
+from search.tracking.client import runs_url
 
 READY_TIMEOUT = 120.0  # seconds for the server to answer (a new store migrates first)
 STOP_TIMEOUT = 10.0    # seconds for the tree to end on SIGTERM before SIGKILL
@@ -46,8 +50,6 @@ def parse_args(argv):
 def server_command(args, uri):
     """The mlflow server command and environment. The store URI travels in the environment
     (MLFLOW_BACKEND_STORE_URI), never in the arguments, so no password shows in `ps`."""
-    from search.secrets import mask
-    from search.storage.urls import sqlite_path
 
     env = dict(os.environ, MLFLOW_BACKEND_STORE_URI=uri,
                MLFLOW_SERVER_ENABLE_JOB_EXECUTION="true" if args.jobs else "false",
@@ -153,7 +155,6 @@ def main(argv=None):
         fail(f"--port {args.port}: allowed 1-65535")
     if args.workers < 1:
         fail(f"--workers {args.workers}: allowed a positive integer")
-    from search.config import ConfigError, default_tracking
 
     try:
         uri = default_tracking(args.tracking_uri).uri
@@ -198,7 +199,6 @@ def main(argv=None):
 
 
 def show_experiments(base, name):
-    from search.tracking.client import runs_url
 
     try:
         found = experiments(base, name)

@@ -6,9 +6,16 @@ compose_checked composes and checks a command line in-process.
 """
 from search.config.errors import ConfigError
 from search.config.paths import conf_dir
-from search.config.run import GROUPS, check_run_config, fit_kwargs, flatten, run_config
-from search.config.stored import check_no_foreign_targets, check_no_interpolations
+from search.config.run import (
+           GROUPS,
+           base_run_config,
+           check_run_config,
+           fit_kwargs,
+           flatten,
+           run_config,
+)
 from search.config.store import register
+from search.config.stored import check_no_foreign_targets, check_no_interpolations
 from search.config.tracking import default_tracking
 
 register()

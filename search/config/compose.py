@@ -78,7 +78,6 @@ def compose_checked(config_name, overrides, check=None):
     passed to check(cfg) when given; raises ConfigError. Returns the first job's config."""
     from hydra import compose, initialize_config_dir
 
-    import search.config  # noqa: F401 - registers the schemas
 
     jobs = _variants(_parse(overrides))
     first = None

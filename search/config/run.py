@@ -85,3 +85,12 @@ def run_config(cfg) -> DictConfig:
     """Only the groups that define a run (data, model, train, tracking, cv), without hydra."""
     return OmegaConf.create({k: OmegaConf.to_container(cfg[k], resolve=True)
                              for k in GROUPS if k in cfg})
+
+
+def base_run_config(cfg):
+    """The run config every trial starts from: data, model, train, tracking, and the
+    study's cross-validation settings when search.cv.folds is set."""
+    base = run_config(cfg)
+    if cfg.search.cv.folds:
+        base.cv = OmegaConf.to_container(cfg.search.cv, resolve=True)
+    return base

@@ -12,6 +12,7 @@ from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from search.config.errors import ConfigError
+from search.config.run import check_run_config
 
 
 @dataclass
@@ -128,8 +129,7 @@ def check_space(space, run_cfg, check_run=None):
     """Each dimension typed by its kind and every value it can take accepted by the run
     config (check_run, by default search.config.check_run_config, raises ConfigError on a
     config the run would refuse); returns {path: spec dict}."""
-    if check_run is None:
-        from search.config.run import check_run_config as check_run
+    check_run = check_run or check_run_config
     dims = dimensions(space)
     if not dims:
         raise ConfigError("search.space is empty: give at least one dimension to search")

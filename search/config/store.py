@@ -2,8 +2,13 @@
 types are checked while Hydra composes, and a YAML file carries only what differs."""
 from hydra.core.config_store import ConfigStore
 
-from dnn.data.settings import CatSettings, CirclesSettings, GeneratedSettings, NpzSettings, \
-    TableSettings
+from dnn.data.settings import (
+    CatSettings,
+    CirclesSettings,
+    GeneratedSettings,
+    NpzSettings,
+    TableSettings,
+)
 from search.config.cv import CVSchema
 from search.config.model import ModelSchema
 from search.config.search import SearchSchema

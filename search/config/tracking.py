@@ -2,13 +2,13 @@
 import os
 from dataclasses import dataclass
 from typing import Optional
-
 from urllib.parse import urlsplit
 
 from omegaconf import OmegaConf
 
 from search.config.errors import ConfigError
 from search.config.rules import Flag, Integer, Positive, Text, check_rules
+from search.secrets import mask
 
 
 @dataclass
@@ -36,7 +36,6 @@ SCHEMES = ("", "file", "sqlite", "postgresql", "mysql", "mssql", "http", "https"
 def check_uri(key, uri):
     """ConfigError unless uri names a kind of store MLflow knows; the message masks any
     password in it."""
-    from search.secrets import mask
 
     scheme = urlsplit(uri).scheme.split("+", 1)[0].lower() if "://" in uri else ""
     if scheme not in SCHEMES:

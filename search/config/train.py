@@ -1,7 +1,8 @@
 """The `train` group: optimization, fed to dnn.fit. Its schema (keys, types, defaults) is
 dnn.settings.TrainSettings; here the ranges."""
 from dnn.optimizers import OPTIMIZERS
-from dnn.settings import DTYPES, TrainSettings as TrainSchema  # noqa: F401 - the group's schema
+from dnn.settings import DTYPES  # noqa: F401 - the group's schema
+from dnn.settings import TrainSettings as TrainSchema
 from search.config.rules import INF, SEED, Integer, Number, OneOf, Positive, check_rules
 
 MAX_ITERATIONS = 10**8

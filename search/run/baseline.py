@@ -5,7 +5,7 @@ The baseline predicts the class proportions of the data it is fitted on (the tra
 of the split, or of each fold) for every example: its cost is the cross-entropy of that
 prior, its accuracy the share of the training majority class among the evaluated examples,
 its balanced accuracy 1/K, its ROC AUC 0.5 (constant scores). scikit-learn's
-DummyClassifier(strategy="prior") scores the same (tests/test_baseline.py).
+DummyClassifier(strategy="prior") scores the same (tests/search/run/test_baseline.py).
 """
 from dataclasses import dataclass, field
 

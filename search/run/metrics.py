@@ -1,6 +1,7 @@
 """What the scores of a run mean: their direction, and what a model that learns nothing
 scores under the same protocol (baselines)."""
 
+from dnn.metrics import labels_of, predicted_labels
 from search.config.search import BETTER
 
 # The validation scores a study can select on (dnn.evaluate computes each of them).
@@ -39,7 +40,6 @@ def bootstrap_spread(Y, AL, prefix="val_", samples=BOOTSTRAP_SAMPLES, seed=0):
 
     import numpy as np
 
-    from dnn.metrics import labels_of, predicted_labels
 
     m = Y.shape[1]
     y = labels_of(Y)

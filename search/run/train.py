@@ -14,11 +14,12 @@ from dnn import DivergenceError, evaluate, fit, predict_proba
 from dnn.data import load_dataset
 from search.config import check_run_config, fit_kwargs, flatten, run_config
 from search.config.fits import check_against_data
+from search.progress import Progress
 from search.run.baseline import run_baselines, split_params
 from search.run.cv import cross_validate
 from search.run.metrics import bootstrap_spread
-from search.progress import Progress
 from search.secrets import mask
+from search.tracking.runs import Tracker
 
 
 class StopRun(Exception):
@@ -94,7 +95,6 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
     data, eval_split, evaluation = load_run_data(cfg)
     if cv_folds(cfg):
         eval_split, evaluation = "val", None  # validated on the folds of the training data
-    from search.tracking.runs import Tracker
 
     tracker = Tracker(cfg.tracking, experiment)
     run_tags = {"seed": cfg.train.seed, **(tags or {})}

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 from search.storage import urls
+from search.storage.journal import journal_path
+from search.storage.retry import Retry, is_transient
 
 ASK_LOCK_KEY = 0x646E6E7377656570  # "dnnsweep": the advisory lock of 'count, then ask'
 INIT_LOCK_KEY = ASK_LOCK_KEY + 1   # the advisory lock of creating the study tables
@@ -28,8 +30,6 @@ def ask_lock(url):
     """Serializes 'count the trials, then ask for one' among all workers of a study so that
     it never overshoots n_trials: a file lock for local files (journal, SQLite), a
     PostgreSQL advisory lock (per database) for workers on several machines."""
-    from search.storage.journal import journal_path
-
     backend = urls.backend(url)
     if backend == "postgresql":
         with pg_advisory_lock(url):
@@ -58,11 +58,9 @@ def pg_advisory_lock(url, key=ASK_LOCK_KEY, connect_budget=30.0):
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
-    from search.storage.retry import Retry, is_transient
-    from search.storage.rdb import engine_kwargs
 
     engine = sqlalchemy.create_engine(url, poolclass=NullPool,
-                                      connect_args=engine_kwargs(url).get("connect_args", {}))
+                                      connect_args=urls.engine_kwargs(url).get("connect_args", {}))
     conn = None
     try:
         try:

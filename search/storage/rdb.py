@@ -19,7 +19,8 @@ from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial, TrialState
 
 from search.storage import urls
-from search.storage.retry import Retry, error_chain, is_transient
+from search.storage.locks import INIT_LOCK_KEY, pg_advisory_lock
+from search.storage.retry import Retry, error_chain, is_server_restarting, is_transient
 
 
 def lost_table_race(exc):
@@ -30,19 +31,6 @@ def lost_table_race(exc):
     return any(type(e).__name__ in names and ("pg_type_typname_nsp_index" in str(e)
                                               or "already exists" in str(e))
                for e in error_chain(exc))
-
-
-def engine_kwargs(url):
-    """pool_pre_ping replaces connections that died while idle (a database restart); for
-    PostgreSQL, a connect timeout and TCP keepalives so that an unreachable server or a
-    silently dropped connection raises (and is retried) instead of hanging."""
-    kwargs = {"pool_pre_ping": True}
-    if urls.backend(url) == "postgresql":
-        given = urls.query(url)
-        connect_args = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
-                        "keepalives_interval": 10, "keepalives_count": 3}
-        kwargs["connect_args"] = {k: v for k, v in connect_args.items() if k not in given}
-    return kwargs
 
 
 # RDBStorage methods retried as they are: running them twice is harmless (reads, upserts,
@@ -257,8 +245,6 @@ def open_rdb(url, heartbeat_interval, grace_period, budget, on_stale_trial=None)
     optuna.storages.fail_stale_trials for each trial it failed."""
     import warnings
 
-    from search.storage.locks import INIT_LOCK_KEY, pg_advisory_lock
-    from search.storage.retry import is_server_restarting
 
     # Our Heartbeat thread beats for ask/tell trials: Optuna's note on every ask is noise.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used",
@@ -267,7 +253,7 @@ def open_rdb(url, heartbeat_interval, grace_period, budget, on_stale_trial=None)
     lock = pg_advisory_lock(url, INIT_LOCK_KEY, 0) if urls.backend(url) == "postgresql" \
         else contextlib.nullcontext()
     with lock:
-        return opening(RetryingRDBStorage, url, engine_kwargs=engine_kwargs(url),
+        return opening(RetryingRDBStorage, url, engine_kwargs=urls.engine_kwargs(url),
                        heartbeat_interval=heartbeat_interval, grace_period=grace_period,
                        heartbeat_stale_trial_callback=on_stale_trial if heartbeat_interval
                        else None, retry=Retry(budget))

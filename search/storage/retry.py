@@ -16,6 +16,7 @@ import random
 import time
 
 from search.console import logger
+from search.secrets import mask
 
 DEFAULT_BUDGET = float(os.environ.get("DNNSWEEP_DB_RETRY_SECONDS", "60"))
 FIRST_DELAY = 0.5
@@ -149,6 +150,5 @@ class Retry:
 
 
 def _mask(text):
-    from search.secrets import mask
 
     return mask(text)

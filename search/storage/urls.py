@@ -42,3 +42,16 @@ def query(url):
     """The URL's query parameters (connect arguments such as connect_timeout)."""
     parsed = parse(url)
     return dict(parsed.query) if parsed is not None else {}
+
+
+def engine_kwargs(url):
+    """pool_pre_ping replaces connections that died while idle (a database restart); for
+    PostgreSQL, a connect timeout and TCP keepalives so that an unreachable server or a
+    silently dropped connection raises (and is retried) instead of hanging."""
+    kwargs = {"pool_pre_ping": True}
+    if backend(url) == "postgresql":
+        given = query(url)
+        connect_args = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                        "keepalives_interval": 10, "keepalives_count": 3}
+        kwargs["connect_args"] = {k: v for k, v in connect_args.items() if k not in given}
+    return kwargs

@@ -11,8 +11,8 @@ import math
 
 import optuna
 
-from search.config import ConfigError
 from search import links
+from search.config import ConfigError
 
 MIN_TOP = 3          # trials the narrowed ranges are measured on, at least
 EDGE = 0.02          # the best trial sits "at an edge" within this fraction of the old range
@@ -162,8 +162,7 @@ def nested_space(dims):
 
 def distributions(dims, params):
     """The Optuna distributions suggest() would give the dims for a trial with params."""
-    from optuna.distributions import (CategoricalDistribution, FloatDistribution,
-                                      IntDistribution)
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
     out = {}
     for path, spec in dims.items():
         kind = spec["type"]

@@ -6,11 +6,17 @@ from pathlib import Path
 import optuna
 from omegaconf import OmegaConf
 
-from search.config import ConfigError
+from search import links
+from search.config import ConfigError, check_run_config
 from search.secrets import mask
+from search.storage.journal import journal_path
+from search.storage.stores import is_rdb, make_storage
+from search.storage.urls import sqlite_path
 from search.study import narrow
 from search.study.definition import DEFINITION_KEY
-from search import links
+from search.study.space import apply_values, check_space
+from search.config import base_run_config
+from search.tracking.client import open_run, tracking_uri
 
 NARROWED_KEY = "narrowed_from"   # study user attribute of a narrowed study: the old study
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -33,8 +39,6 @@ def check_narrow_config(search):
 
 def _storage_if_any(search):
     """The study storage, without creating a local journal that does not exist."""
-    from search.storage.journal import journal_path
-    from search.storage.stores import is_rdb, make_storage
 
     if not is_rdb(search.storage) and not journal_path(search.storage).is_file():
         return None
@@ -59,8 +63,6 @@ def resolve_source(cfg):
 
 
 def _study_of_parent_run(cfg, run_id):
-    from search.storage.urls import sqlite_path
-    from search.tracking.client import open_run, tracking_uri
 
     store = sqlite_path(tracking_uri(cfg.tracking))
     if store and not Path(store).is_file():
@@ -89,8 +91,6 @@ def dims_from_definition(definition):
 def prepare(cfg, dims, name_given):
     """(cfg with the narrowed space and the new study name, new dims, old study, top trials).
     The old space is the one stored with the old study (else the launcher's)."""
-    from search.study.space import apply_values, check_space
-    from search.study.study import base_run_config
 
     old = resolve_source(cfg)
     old_dims = dims_from_definition(old.user_attrs.get(DEFINITION_KEY) or {}) or dims
@@ -99,7 +99,6 @@ def prepare(cfg, dims, name_given):
     base = base_run_config(cfg)
 
     def allowed(path, value):
-        from search.config import check_run_config
         try:
             check_run_config(apply_values(base, {path: value}))
             return True

@@ -11,6 +11,31 @@ from omegaconf import OmegaConf
 from search.config.space import check_space, dimensions  # noqa: F401 - the space's schema
 
 
+def param_names(dims):
+    """The Optuna parameter names the dims give (layers: depth and units)."""
+    names = []
+    for path, spec in dims.items():
+        if spec["type"] != "layers":
+            names.append(path)
+        elif spec.get("shared"):
+            names += [f"{path}.depth", f"{path}.units"]
+        else:
+            names += [f"{path}.depth"] + [f"{path}.units_{l}"
+                                          for l in range(1, spec["depth_high"] + 1)]
+    return names
+
+
+def check_color_by(search, dims):
+    """ValueError naming the key when search.report.color_by is not a searched parameter."""
+    color_by = search.report.color_by
+    if color_by is None:
+        return
+    allowed = param_names(dims)
+    if color_by not in allowed and not (color_by in dims and dims[color_by]["type"] == "layers"):
+        raise ValueError(f"search.report.color_by {color_by!r}: allowed: null (the most "
+                         f"important) or a searched parameter: {', '.join(allowed)}")
+
+
 def suggest(trial, dims):
     """Sample every dimension on an Optuna trial; returns {config path: value}."""
     values = {}

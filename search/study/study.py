@@ -3,14 +3,21 @@ loop of trials, each a tracked train_run."""
 import optuna
 from omegaconf import OmegaConf
 
-from search.config import ConfigError, check_no_foreign_targets, check_run_config, run_config
-from search.config.search import as_list, check_search
-from search.config.space import check_space
-from search.run.train import StopRun
 from search import links
+from search.config import (
+    ConfigError,
+    base_run_config,
+    check_no_foreign_targets,
+    check_run_config,
+    run_config,
+)
+from search.config.search import as_list, check_search
+from search.run.train import StopRun
 from search.storage.stores import make_storage
-from search.study.stopping import check_stopping_config
 from search.study.narrow_from import check_narrow_config
+from search.study.space import check_color_by, check_space
+from search.study.stopping import check_stopping_config
+from search.tracking.client import close_run
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -78,15 +85,6 @@ def make_sampler(search, dims):
     return _instantiate(search.sampler)
 
 
-def base_run_config(cfg):
-    """The run config every trial starts from: data, model, train, tracking, and the
-    study's cross-validation settings when search.cv.folds is set."""
-    base = run_config(cfg)
-    if cfg.search.cv.folds:
-        base.cv = OmegaConf.to_container(cfg.search.cv, resolve=True)
-    return base
-
-
 def check_sweep_config(cfg):
     """Everything a sweep needs, checked before any store is touched; returns the dims."""
     search = cfg.search
@@ -105,7 +103,6 @@ def check_sweep_config(cfg):
     try:
         check_stopping_config(search)
         check_narrow_config(search)
-        from search.study.insight import check_color_by
         check_color_by(search, dims)
     except ValueError as e:
         raise ConfigError(str(e)) from None
@@ -170,7 +167,6 @@ def trained_finished(study):
 def close_dead_trial(study, trial, reason, cfg):
     """After trial was failed (its worker died or was interrupted): close its MLflow run,
     retry it once."""
-    from search.tracking.client import close_run
 
     run_id = links.trial_run_id(trial)
     if run_id:

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from search.config import ConfigError
 from search.secrets import mask
 from search.storage.urls import sqlite_path
 from search.tracking.sqlite_store import open_local_store
@@ -29,7 +30,6 @@ def check_reachable(uri):
     import urllib.parse
     import urllib.request
 
-    from search.config import ConfigError
 
     if not uri.startswith(("http://", "https://")) or uri in _answered:
         return
@@ -177,30 +177,6 @@ def close_run(cfg_tracking, run_id, status, error=None, tags=None):
         return
     set_run_tags(cfg_tracking, run_id, {**(tags or {}), **({"error": error} if error else {})})
     client.set_terminated(run_id, status=status)
-
-
-def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
-    """The study's parent run: created once, its id kept in the study's user attributes so
-    that resumed sweeps and other workers find it. lock (the study's ask lock) makes
-    'look for it, else create and store it' atomic among launchers starting together."""
-    from search import links
-
-    from search.tracking.runs import Tracker
-
-    client = client_for(cfg_tracking)
-    tracker = Tracker(cfg_tracking, experiment)
-    with lock:
-        existing = links.parent_run_id(study)
-        if not existing:
-            run_id = tracker.start(run_name=study.study_name,
-                                   tags={"optuna.study": study.study_name,
-                                         "dnnsweep.role": "study"})
-            links.set_parent_run(study, run_id)
-    if existing:
-        client.update_run(existing, status="RUNNING")
-        return existing
-    tracker.log_params(settings)
-    return run_id
 
 
 def refresh_parent_run(cfg_tracking, run_id, best, files, status, metrics=None, tags=None):

@@ -8,6 +8,9 @@ metrics linked to it.
 """
 from pathlib import Path
 
+import dnn
+from dnn import predict
+
 MODEL_NAME = "model"  # runs:/<run_id>/model, as before MLflow 3
 EXAMPLE_ROWS = 1  # a 64x64x3 image is 12,288 numbers: one is example enough
 CHAMPION = "champion"
@@ -26,7 +29,6 @@ def signature_of(X_example, parameters, activation):
     import numpy as np
     from mlflow.models import infer_signature
 
-    from dnn import predict
 
     classes = predict(X_example.T, parameters, activation).ravel()  # (1, m) -> (m,)
     return infer_signature(np.asarray(X_example, dtype=np.float64), classes)
@@ -43,7 +45,6 @@ def log_network(client, experiment_id, run_id, parameters_npz, parameters, activ
     import numpy as np
     from mlflow.entities import LoggedModelOutput, Metric
 
-    import dnn
 
     model = client.create_logged_model(experiment_id, name=MODEL_NAME, source_run_id=run_id)
     example = np.ascontiguousarray(X_example[:EXAMPLE_ROWS], dtype=np.float64)

@@ -6,8 +6,12 @@ import sys
 import time
 from pathlib import Path
 
+import dnn
+from search import links
 from search.secrets import mask, mask_item
+from search.tracking import model
 from search.tracking.client import client_for, experiment_id
+from search.tracking.model import EXAMPLE_ROWS
 
 MAX_PARAMS_PER_CALL = 100
 MAX_METRICS_PER_CALL = 1000
@@ -35,7 +39,6 @@ def environment_tags():
     import numpy as np
     from threadpoolctl import threadpool_info
 
-    import dnn
 
     tags = {**source_tags(), "dnnsweep.version": dnn.__version__,
             "numpy.version": np.__version__}
@@ -123,7 +126,6 @@ class Tracker:
 
         ds = mlflow.data.from_numpy(X.T, targets=Y.T, name=name)  # rows = examples
         if context == "training":
-            from search.tracking.model import EXAMPLE_ROWS
 
             self._example = X[:, :EXAMPLE_ROWS].T.copy()  # (n_x, m) -> (rows, n_x)
         from mlflow.exceptions import MlflowException
@@ -147,7 +149,6 @@ class Tracker:
         the run and its final metrics; registered when tracking.register names a model."""
         import numpy as np
 
-        from search.tracking import model
 
         with np.load(parameters_npz, allow_pickle=False) as f:
             parameters = {k: f[k] for k in f.files}
@@ -170,3 +171,23 @@ class Tracker:
                 self.set_tags({"error": str(error)[:5000]})
         finally:
             self.client.set_terminated(self.run_id, status=status)
+
+
+def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
+    """The study's parent run: created once, its id kept in the study's user attributes so
+    that resumed sweeps and other workers find it. lock (the study's ask lock) makes
+    'look for it, else create and store it' atomic among launchers starting together."""
+    client = client_for(cfg_tracking)
+    tracker = Tracker(cfg_tracking, experiment)
+    with lock:
+        existing = links.parent_run_id(study)
+        if not existing:
+            run_id = tracker.start(run_name=study.study_name,
+                                   tags={"optuna.study": study.study_name,
+                                         "dnnsweep.role": "study"})
+            links.set_parent_run(study, run_id)
+    if existing:
+        client.update_run(existing, status="RUNNING")
+        return existing
+    tracker.log_params(settings)
+    return run_id

@@ -5,6 +5,7 @@ dnnsweep.sampler / dnnsweep.pruner to the classes now in use."""
 import re
 
 from search.secrets import mask
+from search.tracking.client import client_for
 
 GROUPS = ("search.sampler.", "search.pruner.")
 
@@ -14,7 +15,6 @@ def log_changed_settings(cfg_tracking, run_id, settings):
     the parent run's params already say the same."""
     from mlflow.entities import Param, RunTag
 
-    from search.tracking.client import client_for
 
     client = client_for(cfg_tracking)
     params = client.get_run(run_id).data.params

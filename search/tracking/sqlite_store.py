@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+from search.storage.locks import file_lock
+from search.storage.retry import Retry, error_chain
 from search.storage.urls import sqlite_path
 
 
@@ -14,7 +16,6 @@ def open_local_store(client_class, uri):
     """client_class(tracking_uri=uri) on a local SQLite store, made first if new (its
     folder too). Two processes of ours take turns (a file lock): the second finds the
     schema made. MLflow caches the store per process, so this is paid once."""
-    from search.storage.locks import file_lock
 
     path = sqlite_path(uri)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +98,6 @@ def _made(client_class, uri):
     dnn-ui, mlflow ui) creating the same new SQLite store at once: wait until it is done
     (above); should MLflow's migrations here fail all the same ('table ... already
     exists', alembic finding no version row), wait and try again."""
-    from search.storage.retry import Retry, error_chain
 
     _wait_for_migrations(sqlite_path(uri))
 

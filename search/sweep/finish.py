@@ -1,0 +1,148 @@
+"""The end of a study: confirm the best configurations, refit the winner, judge it
+against the baselines, and bring the parent run up to date (best, stop reason, baselines,
+verdict, trials CSV, plots, report). Fills the StudyOutcome the CLI reports."""
+import tempfile
+from pathlib import Path
+
+import optuna
+from omegaconf import OmegaConf
+
+from search import links
+from search.config import run_config
+from search.report import tables
+from search.report.content import report_content
+from search.report.page import log_study_report
+from search.run.baseline import data_summary, refit_baselines, run_baselines
+from search.run.train import load_run_data, train_run
+from search.storage.locks import ask_lock
+from search.study.space import apply_values, values_from_params
+from search.study.study import as_list
+from search.sweep import verdict
+from search.sweep.confirm import confirm
+from search.sweep.outcome import STOPPED_TAG
+from search.sweep.verdict import VERDICT_TAG
+from search.tracking.client import refresh_parent_run
+
+
+def _silent(line):
+    pass
+
+
+def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
+    """Retrain the best config (best: a trial; by default the study's best) on all
+    training data (train + validation) and evaluate it once on the test split, as a child
+    run tagged refit=true. Once per best trial: the test split is looked at once, never
+    used to choose."""
+
+    say = say or _silent
+
+    if best is None:
+        ranked = tables.ranked(study)
+        if not ranked:
+            return None
+        best = ranked[0]
+    mark = links.claim_refit(study, best.number, ask_lock(cfg.search.storage))
+    if mark is not None:
+        if "run_id" not in mark:
+            say(f"refit: trial {best.number} is being refit by {mark.get('owner')}")
+            return None
+        return mark
+    refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
+    refit_cfg.data.val_fraction = 0.0
+    refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
+    say(f"refit: trial {best.number} on all training data")
+    result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
+                                        "optuna.trial_number": best.number},
+                       parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
+                       progress=False)
+    done = {"trial": best.number, "run_id": result.run_id,
+            **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
+    if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
+        done["model"] = f"models:/{refit_cfg.tracking.register}@champion"
+    links.set_refit_done(study, done)
+    return done
+
+
+def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=None, say=None):
+    """Once the study is FINISHED (its total, its time budget or its patience reached):
+    confirm the best configurations and refit the winner. Then judge the best against the
+    baselines and refresh the parent run: best, baselines, stop reason, verdict, CSV, plots,
+    report; then its status (None: left running). Fills outcome."""
+
+    say = say or _silent
+    metrics = as_list(cfg.search.metric)
+    winner = None
+    elsewhere = False  # another launcher confirms and refits
+    if outcome.status == "FINISHED":
+        confirmed = confirm(cfg, study, dims, parent_run_id, base_overrides, say)
+        elsewhere = confirmed is None
+        outcome.confirmed = confirmed or []
+        winner = confirmed_trial(study, outcome.confirmed)
+    if cfg.search.refit and outcome.status == "FINISHED" and not elsewhere:
+        outcome.refit = refit_best(cfg, study, dims, parent_run_id, say, winner)
+    judge(cfg, study, outcome, winner)
+    tags, values = {STOPPED_TAG: outcome.stopped}, dict(outcome.baselines)
+    if outcome.verdict is not None:
+        tags[VERDICT_TAG] = outcome.verdict.label
+    if outcome.confirmed:
+        values[f"confirmed_{metrics[0]}"] = outcome.confirmed[0].mean
+        tags["dnnsweep.confirmed_trial"] = outcome.confirmed[0].trial
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [(tables.write_trials_csv(study, Path(tmp) / "trials.csv"), None)]
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # "no complete trials" is known
+        try:
+            plots, skipped = (plotter.draw(study, tmp) if plotter
+                              else tables.write_plots(study, tmp))
+            outcome.notes += [f"plot skipped ({note})" for note in skipped]
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        files += [(p, "plots") for p in plots]
+        outcome.report = write_report(cfg, study, dims, base_overrides, parent_run_id, tmp,
+                                      outcome.notes,
+                                      outcome.judgement_lines() + outcome.confirmation_lines())
+        refresh_parent_run(cfg.tracking, parent_run_id, tables.best_summary(study, metrics),
+                           files, outcome.status, metrics=values, tags=tags)
+
+
+def confirmed_trial(study, confirmed):
+    """The trial whose configuration has the best confirmed mean, or None."""
+    if not confirmed:
+        return None
+    return next(t for t in study.get_trials(deepcopy=False) if t.number == confirmed[0].trial)
+
+
+def judge(cfg, study, outcome, trial=None, data=None):
+    """Baselines of the study's protocol (and of the test split, for the refit), the data
+    summary, and the verdict on trial (by default the best), into outcome."""
+
+    data = data if data is not None else load_run_data(cfg)[0]
+    protocol = (cfg.search.cv.folds, cfg.search.cv.repeats, cfg.data.seed)
+    values = {**run_baselines(data, *protocol).values, **refit_baselines(data)}
+    outcome.baselines = {f"baseline_{k}": v for k, v in values.items()
+                         if v == v and abs(v) != float("inf")}  # MLflow takes finite values
+    outcome.data_summary = data_summary(data, *protocol)
+    folds, repeats = protocol[:2]
+    outcome.protocol = (f"{folds} folds" + (f" x {repeats} repeats" if repeats > 1 else "")
+                        if folds else "validation split")
+    outcome.verdict = verdict.evaluate(study, cfg, data, trial)
+
+
+def write_report(cfg, study, dims, base_overrides, parent_run_id, folder, notes,
+                 verdict_lines=None):
+    """report.html and the cost-curve figures on the parent run; returns its location
+    (None when it could not be written: the study's own results are already stored, and
+    notes gets one line saying why)."""
+
+    metrics = as_list(cfg.search.metric)
+    val_metric = metrics[0] if metrics[0].startswith("val_") else "val_cost"
+    try:
+        content = report_content(study, cfg, dims, base_overrides,
+                                 [line for line in verdict_lines or () if line])
+        trials = study.get_trials(deepcopy=False)
+        location, _ = log_study_report(cfg.tracking, parent_run_id, trials, content,
+                                       val_metric, Path(folder) / "report")
+        return tables.mask(location)
+    except Exception as e:  # noqa: BLE001 - a report that fails must not lose the study
+        notes.append(f"report skipped ({type(e).__name__}: {e})")
+        return None

@@ -1,0 +1,303 @@
+"""A sweep on this machine: open the study and its parent run, start the workers, show
+progress, and close the study: refit, parent run, and the StudyOutcome the CLI reports."""
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import wait as wait_any
+
+import optuna
+from omegaconf import OmegaConf
+
+from search import links
+from search.config import flatten
+from search.progress import Progress
+from search.report import tables
+from search.report.plotter import Plotter
+from search.run.baseline import split_params
+from search.run.train import load_run_data
+from search.storage.diskfull import DiskFull, fullest
+from search.storage.journal import journal_path
+from search.storage.locks import ask_lock
+from search.storage.urls import is_rdb, sqlite_path
+from search.study.definition import check_definition, data_digest, study_definition
+from search.study.narrow_from import space_yaml, warm_start
+from search.study.stopping import stop_reason
+from search.study.study import (
+    FINISHED,
+    as_list,
+    counts,
+    open_study,
+    quiet_optuna,
+    recover_dead_trials,
+    started,
+    trained_finished,
+)
+from search.sweep.finish import finish
+from search.sweep.outcome import StudyOutcome
+from search.sweep.worker import DISK_FULL_EXIT, STOP, stop_on_signals, worker_entry, worker_loop
+from search.tracking.client import browse_hint, client_for, set_run_tags, tracking_uri
+from search.tracking.runs import ensure_parent_run
+from search.tracking.settings_log import log_changed_settings
+
+RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
+
+
+def blas_threads(workers):
+    """BLAS threads per worker so that workers x threads fits the cores."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def progress_line(study, metrics):
+    c = counts(study)
+    S = optuna.trial.TrialState
+    best = tables.ranked(study)
+    best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
+    done = trained_finished(study)
+    warm = sum(c[s] for s in FINISHED) - done
+    return done, (f"finished | complete {c[S.COMPLETE] - warm}  pruned {c[S.PRUNED]}  "
+                  f"failed {c[S.FAIL]}  running {c[S.RUNNING]}"
+                  f"{f'  warm-start {warm}' if warm else ''} | {best_txt}")
+
+
+def watch(study, metrics, total, stop, cfg=None):
+    """Print a live progress line until stop is set; every RECOVER_EVERY seconds, fail
+    (and retry) the trials of dead workers, so that a killed worker's trial is noticed
+    within seconds, not only when a live worker ends its own (long) trial."""
+    bar = Progress(total, "trials ", interval=1.0, unit="trials", per_minute=True)
+    last_recover = time.monotonic()
+    while not stop.wait(1.0):
+        try:
+            if cfg is not None and time.monotonic() - last_recover >= RECOVER_EVERY:
+                last_recover = time.monotonic()
+                recover_dead_trials(study, cfg)
+            done, text = progress_line(study, metrics)
+            bar.update(done, text)
+        except Exception:  # noqa: BLE001 - a storage hiccup must not end the sweep
+            pass
+    done, text = progress_line(study, metrics)
+    bar.update(done, text, force=True)
+    bar.close()
+
+
+def start_workers(cfg, dims, base_overrides, deadline):
+    """Spawn search.workers worker processes (none for one worker: it runs in this one)."""
+    n = cfg.search.workers
+    if n == 1:
+        return []
+    ctx = multiprocessing.get_context("spawn")
+    cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
+    threads = blas_threads(n)
+    procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
+                                                     threads, i), name=f"worker-{i}")
+             for i in range(n)]
+    for p in procs:
+        p.start()
+    return procs
+
+
+def stop_workers(procs):
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=30)
+
+
+def run_workers(cfg, dims, base_overrides, deadline, procs):
+    """Run the one in-process worker, or wait for the spawned ones; KeyboardInterrupt once
+    a stop was asked for (Ctrl-C or SIGTERM)."""
+    if not procs:
+        try:
+            worker_loop(cfg, dims, base_overrides, deadline)
+        except DiskFull:
+            raise DiskFull(fullest(store_paths(cfg))) from None
+        if STOP.is_set():  # stopped between two trials
+            raise KeyboardInterrupt
+        return
+    forwarded = None
+    while True:
+        # is_alive() reaps a worker that died (kill -9) at once: a zombie's pid still
+        # looks alive, and its trial would not be recovered until it is joined.
+        alive = [p for p in procs if p.is_alive()]
+        if not alive:
+            break
+        if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+            STOP.set()  # no space for a store: stop the others, say it once
+        if STOP.is_set() and forwarded is None:
+            for p in alive:  # Ctrl-C reached them too; SIGTERM covers a kill of this process
+                os.kill(p.pid, signal.SIGTERM)
+            forwarded = time.monotonic()
+        if forwarded is not None and time.monotonic() - forwarded > 60:
+            for p in alive:  # stuck: its trial is failed later as the trial of a dead worker
+                p.kill()
+                p.join(timeout=5)
+            break
+        wait_any([p.sentinel for p in alive], timeout=1.0)
+    if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+        raise DiskFull(fullest(store_paths(cfg)))
+    if STOP.is_set():
+        raise KeyboardInterrupt
+
+
+def store_paths(cfg):
+    """The local files a sweep writes: the study's journal, the MLflow store, artifacts."""
+
+    paths = [] if is_rdb(cfg.search.storage) else [str(journal_path(cfg.search.storage))]
+    mlflow_db = sqlite_path(tracking_uri(cfg.tracking))
+    if mlflow_db:
+        paths.append(mlflow_db)
+    return paths or ["."]
+
+
+def nothing_to_run(study, search):
+    """One line when the study already has its total and nothing runs, else None."""
+    done = trained_finished(study)
+    if counts(study)[optuna.trial.TrialState.RUNNING]:
+        return None
+    if search.refit and "run_id" not in links.refit_mark(study):
+        return None  # complete, but its refit is owed (never run, or its launcher died)
+    if done < search.n_trials:
+        if stop_reason(study, search) == "patience":
+            return (f"study {study.study_name!r} stopped after {done} finished trials: "
+                    f"search.patience={search.patience} trials in a row did not improve it; "
+                    "nothing to run (raise search.patience to go on)")
+        return None
+    return (f"study {study.study_name!r} already has {done} finished trials, "
+            f"n_trials={search.n_trials}: nothing to run (raise search.n_trials to go on, "
+            "or choose another search.study_name for a new study)")
+
+
+def mark_narrowed(cfg, parent, dims):
+    """The narrowed space as space.yaml on the parent run, its source study as a tag."""
+
+    set_run_tags(cfg.tracking, parent, {"dnnsweep.narrowed_from": cfg.search.narrow_from})
+    client_for(cfg.tracking).log_text(parent, space_yaml(dims), "space.yaml")
+
+
+def parent_left_running(cfg, study):
+    """The study's parent run id when it is still RUNNING (its last launcher found trials
+    running elsewhere and left it open), else None."""
+
+    parent = links.parent_run_id(study)
+    if not parent:
+        return None
+    return parent if client_for(cfg.tracking).get_run(parent).info.status == "RUNNING" \
+        else None
+
+
+def study_settings(cfg):
+    search = OmegaConf.to_container(cfg.search, resolve=True)
+    return flatten({"search": search})
+
+
+def sweep(cfg, dims, base_overrides, say=None):
+    """Run (or resume, or join) the study; returns a StudyOutcome. say(line) receives the
+    few lines a user wants while it runs (the parent run, the refit starting)."""
+    say = say or (lambda line: None)
+    quiet_optuna()
+    plotter = Plotter()  # loads the plotting stack while the study runs
+    try:
+        return _sweep(cfg, dims, base_overrides, plotter, say)
+    finally:
+        plotter.close()
+
+
+def end_status(study, search, interrupted, deadline):
+    """(parent run status, stop reason). A time budget that ran out, or a study stalled
+    under search.patience, is a normal end."""
+    c = counts(study)
+    if interrupted:
+        return "KILLED", "interrupted"
+    if trained_finished(study) >= search.n_trials:
+        return "FINISHED", "n_trials"
+    if stop_reason(study, search):
+        return "FINISHED", stop_reason(study, search)
+    if c[optuna.trial.TrialState.RUNNING]:
+        # Trials still run in other launchers of the study (other machines): the last of
+        # them to end closes the parent run. Closing it here could land after theirs.
+        return None, "running_elsewhere"
+    if deadline is not None and time.time() >= deadline:
+        return "FINISHED", "timeout"
+    return "KILLED", "incomplete"  # workers ended early (crashed or killed): a resume goes on
+
+
+def _sweep(cfg, dims, base_overrides, plotter, say):
+
+    search = cfg.search
+    metrics = as_list(search.metric)
+    study = open_study(cfg, dims)
+    data = load_run_data(cfg)[0]
+    check_definition(study, study_definition(cfg, dims, data_digest(data)),
+                     ask_lock(search.storage))
+    if search.narrow_from:
+        added = warm_start(study, cfg, dims, ask_lock(search.storage))
+        if added:
+            say(f"warm start: {added} finished trial(s) of study {search.narrow_from!r} "
+                "inside the new space (not re-trained, not counted in search.n_trials)")
+    recover_dead_trials(study, cfg)
+    nothing = nothing_to_run(study, search)
+    if nothing:
+        left_open = parent_left_running(cfg, study)
+        if not left_open:
+            return StudyOutcome(study=study, metrics=metrics, parent_run_id=None, status=None,
+                                stopped="nothing_to_run", experiment=cfg.tracking.experiment,
+                                tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
+                                note=nothing)
+        # The launcher whose trials ended last was not this one's predecessor: the study
+        # is complete but its parent run was left RUNNING. Close it (refit, verdict) here.
+        status, stopped = end_status(study, search, False, None)
+        outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=left_open,
+                               status=status, stopped=stopped,
+                               experiment=cfg.tracking.experiment,
+                               tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
+                               browse=browse_hint(cfg.tracking, left_open))
+        finish(cfg, study, dims, base_overrides, left_open, outcome, plotter, say)
+        return outcome
+    deadline = time.time() + search.timeout if search.timeout else None
+    # Workers start while the parent run is created: their start-up (an interpreter and
+    # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
+    # store only once the parent run exists, so a new store is created by this process alone.
+    procs = start_workers(cfg, dims, base_overrides, deadline)
+    try:
+        settings = {**study_settings(cfg),
+                    **split_params(data, search.cv.folds, search.cv.repeats, cfg.data.seed)}
+        parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study, settings,
+                                   ask_lock(search.storage))
+    except BaseException:
+        stop_workers(procs)
+        raise
+    if search.narrow_from:
+        mark_narrowed(cfg, parent, dims)
+    log_changed_settings(cfg.tracking, parent, study_settings(cfg))
+    say(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
+        f"MLflow parent run {parent}")
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(study, metrics, search.n_trials, stop, cfg),
+                               daemon=True)
+    stop_on_signals()  # Ctrl-C, or SIGTERM to this process, stops the sweep cleanly
+    watcher.start()
+    interrupted = False
+    try:
+        run_workers(cfg, dims, base_overrides, deadline, procs)
+        recover_dead_trials(study, cfg)
+        if started(study) < search.n_trials and (deadline is None or time.time() < deadline) \
+                and not stop_reason(study, search):
+            # a worker died after the others had finished: run its retried trial here
+            worker_loop(cfg, dims, base_overrides, deadline)
+        if STOP.is_set():
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    recover_dead_trials(study, cfg)
+    status, stopped = end_status(study, search, interrupted, deadline)
+    outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=status,
+                           stopped=stopped, experiment=cfg.tracking.experiment,
+                           tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
+                           browse=browse_hint(cfg.tracking, parent))
+    finish(cfg, study, dims, base_overrides, parent, outcome, plotter, say)
+    return outcome

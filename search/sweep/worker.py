@@ -1,0 +1,275 @@
+"""One sweep worker: ask a trial, train it as a tracked run, tell the result; repeat."""
+import contextlib
+import signal
+import threading
+import time
+
+import numpy as np
+import optuna
+
+from dnn import DivergenceError
+from search import links
+from search.config import ConfigError, check_run_config
+from search.console import show_notes
+from search.run.metrics import SELECTION_METRICS
+from search.run.train import train_run
+from search.storage.diskfull import DiskFull, is_disk_full
+from search.storage.locks import ask_lock
+from search.storage.owners import Heartbeat
+from search.storage.urls import is_rdb
+from search.study import space as space_mod
+from search.study.stopping import stop_reason
+from search.study.study import (
+    PrunedRun,
+    as_list,
+    base_run_config,
+    close_dead_trial,
+    make_sampler,
+    open_study,
+    quiet_optuna,
+    recover_dead_trials,
+    started,
+)
+from search.tracking.client import freeze_imported_heap, set_run_tags
+
+STOP = threading.Event()
+FOLD_SCORES_KEY = "fold_scores"  # {"fold_1": {"val_auc": ...}, ...} of a cross-validated trial
+
+
+def fold_scores(folds):
+    """The validation scores of each fold (what trials and baselines are compared on)."""
+    return {name: {k: v for k, v in m.items() if k in SELECTION_METRICS}
+            for name, m in folds.items()}
+
+
+class Interrupted(PrunedRun):
+    """Ends the trial in training at the next iteration after Ctrl-C / SIGTERM."""
+
+    status = "KILLED"
+
+
+def stop_on_signals():
+    """SIGINT (Ctrl-C reaches every process of the group) and SIGTERM (a scheduler, `kill`)
+    ask this process to stop at its next safe point: between two training iterations, or
+    between two trials. Raising KeyboardInterrupt wherever the signal lands could cut
+    through a storage or MLflow call that holds a lock, and closing the trial would hang."""
+    def handler(signum, frame):
+        STOP.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def stop_when_launcher_dies():
+    """A worker whose launcher died (kill -9) stops at its next safe point, closing its
+    trial and run as for Ctrl-C: Linux sends it SIGTERM when its parent dies (prctl
+    PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    import ctypes
+    import multiprocessing
+    import os
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent.pid:  # died before the signal was armed
+        STOP.set()
+    elif not armed:
+        def watch():
+            while os.getppid() == parent.pid and not STOP.wait(1.0):
+                pass
+            STOP.set()
+        threading.Thread(target=watch, daemon=True, name="launcher-watch").start()
+
+
+def trial_values(result, metrics, seconds):
+    extra = {"n_parameters": float(sum(p.size for p in result.parameters.values())),
+             "train_seconds": seconds}
+    return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
+
+
+def pruning_hook(trial, metric, can_prune):
+    def on_step(i, cost, metrics):
+        if STOP.is_set():
+            raise Interrupted("interrupted")
+        if can_prune and metric in metrics:
+            trial.report(metrics[metric], i)
+            if trial.should_prune():
+                raise PrunedRun(f"pruned at iteration {i}")
+        return False
+    return on_step
+
+
+def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
+    """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
+    propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED."""
+
+    search = cfg.search
+    metrics = as_list(search.metric)
+    links.mark_owner(trial)
+    run_ids = []
+
+    def on_start(run_id):
+        run_ids.append(run_id)
+        links.set_trial_run(trial, run_id)
+
+    tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
+    # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
+    can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
+    on_step = pruning_hook(trial, metrics[0], can_prune)
+    state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
+    start = time.perf_counter()
+    try:
+        # Sampling is part of the trial: a dimension Optuna cannot sample (high=inf), or
+        # whose kind changed since the study began, fails this trial with its reason.
+        values = space_mod.suggest(trial, dims)
+        trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
+        check_run_config(trial_cfg)
+        result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
+                           on_step=on_step, parent_run_id=parent_run_id, tags=tags,
+                           run_name=f"trial-{trial.number}", progress=False, on_start=on_start)
+        values_out = trial_values(result, metrics, time.perf_counter() - start)
+        links.set_trial_metrics(trial, result.metrics)
+        if result.folds:  # each fold's scores: the verdict compares trials fold by fold
+            trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
+        state = optuna.trial.TrialState.COMPLETE
+    except (Interrupted, KeyboardInterrupt):
+        reason = links.INTERRUPTED
+        _tell(study, trial, state, None, reason)
+        close_dead_trial(study, trial, reason, cfg)
+        raise KeyboardInterrupt from None
+    except PrunedRun as e:
+        state, reason = optuna.trial.TrialState.PRUNED, str(e)
+    except (DivergenceError, ConfigError, ValueError, FloatingPointError) as e:
+        reason = str(e)
+    except DiskFull:
+        raise  # the sweep stops; re-running it once there is space closes this trial
+    except Exception as e:  # noqa: BLE001 - a crash inside one trial: record it, go on
+        if is_disk_full(e):
+            raise DiskFull(getattr(e, "filename", None)) from None
+        reason = f"{type(e).__name__}: {e}"
+    exhausted = _tell(study, trial, state, values_out, reason)
+    if run_ids:
+        set_run_tags(cfg.tracking, run_ids[0], {"optuna.state": state.name})
+    return exhausted
+
+
+def _tell(study, trial, state, values, reason):
+    """Record the trial's end; True when the sampler has nothing left to sample (grid)."""
+    if reason:
+        links.set_end_reason(trial, state, reason)
+    try:
+        if state == optuna.trial.TrialState.COMPLETE:
+            study.tell(trial, values)
+        else:
+            study.tell(trial, state=state)
+    except RuntimeError as e:
+        # GridSampler asks to stop the study (outside optimize()) once its grid is covered;
+        # the trial's state is stored by then.
+        if "Study.stop" not in str(e):
+            raise
+        return True
+    return False
+
+
+def distinct_sampler_seed(cfg, slot):
+    """The same sampler seed in every worker would sample the same "random" start-up
+    trials again: offset it by the worker's slot in the study (search.links: unique
+    among all workers that ever joined it, in any launcher), and for a study shared by
+    several machines (an RDB storage, which may lack a shared lock) by a hash of the host
+    name as well. The study's first worker keeps the seed as given."""
+    import socket
+    import zlib
+
+    from omegaconf import OmegaConf
+
+
+    seed = OmegaConf.select(cfg, "search.sampler.seed")
+    if not isinstance(seed, int):
+        return cfg
+    if is_rdb(cfg.search.storage) and slot:
+        seed += zlib.crc32(socket.gethostname().encode()) % 100_000
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the caller's stays
+    cfg.search.sampler.seed = (seed + slot) % 2**32
+    return cfg
+
+
+def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0):
+    """Run trials until the study has search.n_trials of them (or the deadline passes);
+    index is the worker's rank among this machine's workers (its sampler stream comes
+    from its slot in the study instead: see distinct_sampler_seed)."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    np.seterr(all="ignore")
+    quiet_optuna()
+    search = cfg.search
+    study = open_study(cfg, dims)
+    seeded = distinct_sampler_seed(cfg, links.next_worker_slot(study, ask_lock(search.storage)))
+    if seeded is not cfg:
+        study.sampler = make_sampler(seeded.search, dims)
+    parent_run_id = parent_run_of(study)
+    done = 0
+    while (deadline is None or time.time() < deadline) and not STOP.is_set():
+        recover_dead_trials(study, cfg)
+        with ask_lock(search.storage):
+            if started(study) >= search.n_trials or stop_reason(study, search):
+                break
+            trial = study.ask()
+        with heartbeat(study, trial, search.heartbeat_interval):
+            exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id)
+        done += 1
+        if exhausted:
+            break
+    return done
+
+
+def heartbeat(study, trial, interval):
+    """The trial's heartbeat thread (RDB storages with search.heartbeat_interval set)."""
+    storage = links.storage_of(study)
+    if not interval or not hasattr(storage, "record_heartbeat"):
+        return contextlib.nullcontext()
+    return Heartbeat(storage, links.trial_id(study, trial.number), interval)
+
+
+PARENT_WAIT = 300.0  # seconds; the launcher creates it within seconds of starting us
+
+
+def parent_run_of(study):
+    """The study's MLflow parent run id. A worker started with its sweep gets there before
+    the launcher has created it: it imports MLflow meanwhile (it needs it for its first
+    trial), then waits. Until the id is stored, the MLflow store may not exist yet."""
+
+    parent = links.parent_run_id(study)
+    if parent:
+        return parent
+    freeze_imported_heap()
+    deadline = time.monotonic() + PARENT_WAIT
+    while not STOP.is_set() and time.monotonic() < deadline:
+        parent = links.parent_run_id(study)
+        if parent:
+            return parent  # stored once, under the ask lock: it never changes afterwards
+        time.sleep(0.1)
+    return None
+
+
+def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
+    """Entry point of a spawned worker process (index: its rank among the local workers)."""
+    from omegaconf import OmegaConf
+
+
+    show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do
+    stop_on_signals()
+    stop_when_launcher_dies()
+    try:
+        worker_loop(OmegaConf.create(cfg_yaml), dims, base_overrides, deadline, threads, index)
+    except KeyboardInterrupt:
+        pass
+    except DiskFull:
+        raise SystemExit(DISK_FULL_EXIT) from None  # the launcher says it, in one line
+
+
+DISK_FULL_EXIT = 28  # ENOSPC: a worker's exit status when a store's disk is full

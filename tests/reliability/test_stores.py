@@ -1,0 +1,78 @@
+"""Stores under faults, with real processes: a new MLflow store created by another client at
+the same moment is waited for; a torn last journal record is dropped, a copy kept, and the
+study goes on.
+"""
+import subprocess
+import time
+
+import pytest
+from faults import (
+    DEADLINE,
+    FIXED_LENGTH,
+    REPO,
+    assert_nothing_left_running,
+    cli_env,
+    counted,
+    journal,
+    load_trials,
+)
+from helpers import run_cli
+
+# ----------------------------------------------------------------- a new MLflow store raced
+
+RACE = """import sys, time
+mode, uri, start = sys.argv[1:4]
+if mode == "ours":
+    from omegaconf import OmegaConf
+    from search.tracking.client import client_for
+    import mlflow
+else:
+    from mlflow import MlflowClient
+while time.time() < float(start):
+    time.sleep(0.001)
+if mode == "ours":
+    client_for(OmegaConf.create({"uri": uri})).search_experiments()
+else:
+    MlflowClient(uri).search_experiments()
+"""
+
+
+@pytest.mark.slow
+def test_a_new_mlflow_store_created_by_another_client_at_once_is_waited_for(tmp_path):
+    """Another MLflow client creating a brand-new SQLite store while the sweep does: the
+    sweep's side must not die of 'table ... already exists' (3 rounds, 2 of ours, 1 other)."""
+    import sys
+
+    for round_ in range(3):
+        uri = f"sqlite:///{tmp_path}/r{round_}/mlflow.db"
+        (tmp_path / f"r{round_}").mkdir()
+        start = str(time.time() + 8)  # all imports done: they open the store together
+        procs = {f"{m}-{i}": subprocess.Popen([sys.executable, "-c", RACE, m, uri, start],
+                                             stderr=subprocess.PIPE, text=True,
+                                             env=cli_env({"PYTHONPATH": str(REPO)}))
+                 for i, m in enumerate(["ours", "other", "ours"])}
+        errors = {k: p.communicate(timeout=DEADLINE)[1] for k, p in procs.items()}
+        failed = {k: e[-400:] for k, e in errors.items() if procs[k].returncode != 0}
+        assert not [k for k in failed if k.startswith("ours")], failed
+        assert not list((tmp_path / f"r{round_}").glob("mlflow.db.new-*"))
+
+
+# ------------------------------------------------------------------------ torn journal
+
+@pytest.mark.slow
+def test_a_torn_journal_record_is_dropped_with_a_copy_kept_and_the_study_goes_on(tmp_path):
+    args = ["search.workers=1", *FIXED_LENGTH, "train.num_iterations=30"]
+    run_cli("dnn-sweep", "search.n_trials=2", *args, cwd=tmp_path, check=0)
+    path = journal(tmp_path)
+    whole = path.read_bytes()
+    last = whole[:-1].rfind(b"\n") + 1
+    path.write_bytes(whole[:last + (len(whole) - last) // 2])  # the last record cut in half
+    torn = path.read_bytes()
+    proc = run_cli("dnn-sweep", "search.n_trials=4", *args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if "incomplete last record" in line]
+    assert len(notes) == 1, proc.stderr
+    copies = list(path.parent.glob("optuna.journal.torn-*"))
+    assert len(copies) == 1 and copies[0].read_bytes() == torn and str(copies[0].name) in notes[0]
+    assert len(counted(load_trials(tmp_path))) == 4
+    assert_nothing_left_running(tmp_path)

@@ -1,0 +1,239 @@
+"""Workers and launchers of dnn-sweep under faults, with real processes and real stores in
+temporary working directories:
+
+- a worker killed with kill -9 mid-trial: its trial ends FAIL within seconds, is retried once
+  with the same parameters, and its MLflow run does not stay RUNNING;
+- Ctrl-C (SIGINT to the process group) and SIGTERM: the sweep stops within seconds with the
+  in-flight trials and runs closed, and the same command resumes the study to its total;
+- 4 local workers on one study of 200 quick trials: every trial and run complete, no
+  "database is locked";
+- two launchers of one study draw their own trials;
+- kill -9 of the launcher: its workers stop, and the same command reaches the total.
+"""
+import os
+import signal
+import time
+
+import pytest
+from faults import (
+    DEADLINE,
+    FIXED_LENGTH,
+    S,
+    Sweep,
+    assert_nothing_left_running,
+    assert_one_run_per_trial,
+    assert_retries_repeat_their_trial,
+    client_of,
+    counted,
+    ended,
+    load_trials,
+    pid_of,
+    process_state,
+    split_runs,
+    wait_for,
+)
+from helpers import run_cli
+
+# ---------------------------------------------------------------------------- killed worker
+
+@pytest.mark.slow
+def test_a_killed_worker_trial_fails_is_retried_and_its_run_is_closed(tmp_path):
+    n_trials = 3
+    args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
+            "train.num_iterations=20000", "train.eval_every=1000"]
+    sweep = Sweep(tmp_path, *args)
+    try:
+        def victim():
+            for t in load_trials(tmp_path):
+                owner, run_id = t.user_attrs.get("owner"), t.user_attrs.get("mlflow_run_id")
+                if t.state == S.RUNNING and owner and run_id and pid_of(owner) != sweep.pid:
+                    status = client_of(tmp_path).get_run(run_id).info.status
+                    if status == "RUNNING":
+                        return t
+            return None
+        trial = wait_for(victim, DEADLINE, "a running trial with its MLflow run")
+        os.kill(pid_of(trial.user_attrs["owner"]), signal.SIGKILL)
+        killed_at = time.monotonic()
+
+        def failed():
+            t = {t.number: t for t in load_trials(tmp_path)}[trial.number]
+            return t if t.state == S.FAIL else None
+        dead = wait_for(failed, 120, f"trial {trial.number} of the killed worker to end FAIL",
+                        every=0.2)
+        detect = time.monotonic() - killed_at
+        print(f"\ndead worker's trial {trial.number} failed {detect:.1f} s after kill -9")
+        assert "worker died" in dead.user_attrs["fail_reason"]
+        def closed():  # the trial is failed first, then its run is closed
+            run = client_of(tmp_path).get_run(trial.user_attrs["mlflow_run_id"])
+            return run if run.info.status != "RUNNING" else None
+        run = wait_for(closed, 60, "the dead worker's run to be closed")
+        print(f"its MLflow run closed {time.monotonic() - killed_at:.1f} s after kill -9")
+        assert run.info.status in ("FAILED", "KILLED"), "the dead worker's run is closed"
+        assert "worker died" in run.data.tags.get("error", "")
+
+        assert sweep.wait() == 0, sweep.output()
+        trials = load_trials(tmp_path)
+        retries = assert_retries_repeat_their_trial(trials)
+        assert [r.user_attrs["retry_of"] for r in retries] == [trial.number]
+        assert retries[0].state == S.COMPLETE
+        assert len(counted(trials)) == n_trials, "no trial lost, none too many"
+        assert_one_run_per_trial(tmp_path, trials)
+        assert_nothing_left_running(tmp_path)
+    finally:
+        sweep.kill()
+
+
+# ------------------------------------------------------------------------ interrupted sweep
+
+def interrupt(sweep, how):
+    if how == "ctrl-c":
+        os.killpg(sweep.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    else:
+        os.kill(sweep.pid, signal.SIGTERM)  # the launcher only, as `kill PID` does
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+@pytest.mark.slow
+def test_an_interrupted_sweep_closes_its_trials_and_resumes_to_its_total(tmp_path, how):
+    n_trials = 4
+    args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
+            "train.num_iterations=6000", "train.eval_every=500"]
+    sweep = Sweep(tmp_path, *args)
+    try:
+        def in_flight():
+            trials = load_trials(tmp_path)
+            running = [t for t in trials if t.state == S.RUNNING
+                       and t.user_attrs.get("mlflow_run_id")]
+            return running if len(running) == 2 else None
+        wait_for(in_flight, DEADLINE, "both workers inside a trial")
+        interrupt(sweep, how)
+        sent = time.monotonic()
+        code = sweep.wait(timeout=120)
+        stop = time.monotonic() - sent
+        print(f"\n{how}: dnn-sweep exited {code} after {stop:.1f} s")
+        out, err = sweep.output()
+        assert code == 130, (out, err)
+        assert "run the same command again to resume" in err
+        assert "Traceback" not in err
+        assert_nothing_left_running(tmp_path)
+        trials = load_trials(tmp_path)
+        stopped = [t for t in trials if t.user_attrs.get("fail_reason") == "interrupted"]
+        assert stopped, "the in-flight trials are closed as interrupted"
+        client = client_of(tmp_path)
+        for t in stopped:
+            assert t.state == S.FAIL
+            run = client.get_run(t.user_attrs["mlflow_run_id"])
+            assert run.info.status == "KILLED" and run.data.tags["error"] == "interrupted"
+        parents, _ = split_runs(client)
+        assert [p.info.status for p in parents] == ["KILLED"]
+
+        again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
+        assert again.returncode == 0, (again.stdout, again.stderr)
+        trials = load_trials(tmp_path)
+        assert len(counted(trials)) == n_trials, "the study resumes to its total"
+        assert not [t for t in trials if t.state in (S.WAITING, S.RUNNING)]
+        retries = assert_retries_repeat_their_trial(trials)
+        assert {r.user_attrs["retry_of"] for r in retries} == {t.number for t in stopped}
+        parent, _ = assert_one_run_per_trial(tmp_path, trials)
+        assert parent.info.status == "FINISHED"
+        assert_nothing_left_running(tmp_path)
+    finally:
+        sweep.kill()
+
+
+# ------------------------------------------------------------------------------ concurrency
+
+@pytest.mark.slow
+def test_four_workers_share_one_study_of_200_trials(tmp_path):
+    n_trials, iterations = 200, 30
+    start = time.monotonic()
+    proc = run_cli("dnn-sweep", "search.workers=4", f"search.n_trials={n_trials}",
+                   "search/sampler=random", *FIXED_LENGTH, f"train.num_iterations={iterations}",
+                   cwd=tmp_path, timeout=DEADLINE)
+    print(f"\n{n_trials} trials on 4 workers: {time.monotonic() - start:.0f} s")
+    output = proc.stdout + proc.stderr
+    assert "database is locked" not in output and "Traceback" not in output
+    assert proc.returncode == 0, output
+    trials = load_trials(tmp_path)
+    assert len(trials) == n_trials
+    assert all(t.state == S.COMPLETE for t in trials), \
+        {t.number: t.user_attrs.get("fail_reason") for t in trials if t.state != S.COMPLETE}
+    parent, children = assert_one_run_per_trial(tmp_path, trials)
+    assert parent.info.status == "FINISHED"
+    assert all(r.info.status == "FINISHED" for r in children)
+    client = client_of(tmp_path)
+    for r in children:
+        steps = [m.step for m in client.get_metric_history(r.info.run_id, "train_cost")]
+        assert sorted(steps) == list(range(iterations)), r.info.run_id
+        assert {"val_cost", "val_accuracy", "train_accuracy"} <= set(r.data.metrics)
+    owners = {t.user_attrs["owner"] for t in trials}
+    assert len(owners) == 4, "the four workers all ran trials"
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == n_trials, \
+        "workers sample different trials (not the same seeded sequence four times)"
+
+
+# ------------------------------------------------------------ two launchers, one study
+
+@pytest.mark.slow
+def test_two_launchers_of_one_study_draw_their_own_trials(tmp_path):
+    args = ["search.workers=1", "search.n_trials=6", "search/sampler=random", *FIXED_LENGTH,
+            "train.num_iterations=30"]
+    a, b = Sweep(tmp_path, *args), Sweep(tmp_path, *args)
+    try:
+        assert a.wait() == 0 and b.wait() == 0, (a.output(), b.output())
+    finally:
+        a.kill(), b.kill()
+    trials = load_trials(tmp_path)
+    drawn = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(trials) >= 6 and len(set(drawn)) == len(drawn), drawn
+
+
+# --------------------------------------------------------------------- launcher kill -9
+
+@pytest.mark.slow
+def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the_total(tmp_path):
+    """kill -9 of the launcher: its workers stop at their next iteration (parent-death
+    signal), closing their trials (FAIL "interrupted") and runs (KILLED); the same command
+    run again finds nothing running elsewhere, closes the parent run and reaches the total."""
+    n_trials = 3
+    args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
+            "train.num_iterations=5000", "train.eval_every=500"]
+    sweep = Sweep(tmp_path, *args)
+    try:
+        def in_flight():
+            running = [t for t in load_trials(tmp_path) if t.state == S.RUNNING
+                       and t.user_attrs.get("mlflow_run_id")]
+            return running if len(running) == 2 else None
+        running = wait_for(in_flight, DEADLINE, "both workers inside a trial", every=0.2)
+        os.kill(sweep.pid, signal.SIGKILL)  # the launcher only: its workers are orphans
+        killed_at = time.monotonic()
+
+        pids = [pid_of(t.user_attrs["owner"]) for t in running]
+        try:
+            wait_for(lambda: all(map(ended, pids)), 120, "the orphaned workers to stop",
+                     every=0.2)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; workers: {[process_state(p) for p in pids]}; "
+                                 f"output: {sweep.output()}") from None
+        print(f"\norphaned workers gone {time.monotonic() - killed_at:.1f} s after kill -9")
+        trials = {t.number: t for t in load_trials(tmp_path)}
+        for t in running:
+            assert trials[t.number].state == S.FAIL
+            assert trials[t.number].user_attrs["fail_reason"] == "interrupted"
+            assert client_of(tmp_path).get_run(t.user_attrs["mlflow_run_id"]).info.status \
+                == "KILLED"
+        parents, _ = split_runs(client_of(tmp_path))
+        assert [p.info.status for p in parents] == ["RUNNING"], "its launcher died"
+    finally:
+        sweep.kill()
+
+    again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)  # the same command
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    assert "running elsewhere" not in again.stdout + again.stderr
+    trials = load_trials(tmp_path)
+    assert len(counted(trials)) == n_trials, "the study reaches its total"
+    retries = assert_retries_repeat_their_trial(trials)
+    assert {r.user_attrs["retry_of"] for r in retries} == {t.number for t in running}
+    parent, _ = assert_one_run_per_trial(tmp_path, trials)
+    assert parent.info.status == "FINISHED"
+    assert_nothing_left_running(tmp_path)

@@ -1,0 +1,81 @@
+"""report.html on a study's parent run: self-contained, with the curves, importances,
+the ranges of the good trials and the command of the narrowed study."""
+import re
+
+import optuna
+import pytest
+from helpers import log_curve
+from hydra import compose, initialize_config_dir
+from mlflow import MlflowClient
+from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+from search.config import ConfigError, conf_dir
+from search.report.content import report_content
+from search.report.page import log_study_report
+from search.study.study import check_sweep_config
+
+
+def compose_sweep(tmp_path, *overrides):
+    with initialize_config_dir(conf_dir(), version_base="1.3"):
+        return compose("sweep", overrides=[f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+                                           f"tracking.artifact_root={tmp_path}/a", *overrides])
+
+
+@pytest.mark.slow
+def test_the_report_is_self_contained_and_names_the_narrowed_command(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = compose_sweep(tmp_path, "~search.space.train.num_iterations",
+                        "~search.space.train.batch_size", "train.num_iterations=100")
+    dims = check_sweep_config(cfg)
+    client = MlflowClient(cfg.tracking.uri)
+    exp = client.create_experiment("planar-sweep", artifact_location=(tmp_path / "a").as_uri())
+    parent = client.create_run(exp).info.run_id
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "j.journal")))
+    study = optuna.create_study(storage=storage, study_name="planar-sweep",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    from search.study.space import suggest
+    for i in range(12):
+        t = study.ask()
+        values = suggest(t, dims)
+        lr = values["train.learning_rate"]
+        cost = abs(__import__("math").log10(lr / 0.03))  # best near 0.03
+        rid = log_curve(client, exp, [1 / (1 + lr * k) for k in range(20)], [cost] * 2)
+        t.set_user_attr("mlflow_run_id", rid)
+        study.tell(t, cost)
+    content = report_content(study, cfg, dims, ["train.num_iterations=100"])
+    assert content["importances"] and content["color_by"] == next(iter(content["importances"]))
+    assert content["command"] == ("dnn-sweep train.num_iterations=100 "
+                                  "search.narrow_from=planar-sweep")
+    lr_row = [r for r in content["spans"] if r[0] == "train.learning_rate"][0]
+    assert lr_row[1] == "0.001-1" and "learning rate: good trials span" in content["sentences"][0]
+    location, (cost, val) = log_study_report(cfg.tracking, parent, study.trials, content,
+                                             "val_cost", tmp_path / "out")
+    assert len(cost.curves) == 12 and len(val.curves) == 12
+    assert location.endswith("/report.html")
+    names = {a.path for a in client.list_artifacts(parent)} | \
+        {a.path for a in client.list_artifacts(parent, "plots")}
+    assert {"report.html", "plots/cost_curves.png", "plots/validation_curves.png"} <= names
+    page = open(client.download_artifacts(parent, "report.html", str(tmp_path))).read()
+    assert page.count("data:image/png;base64,") == 2
+    assert not re.search(r"(src|href)=[\"']?(https?:|//)", page)  # nothing fetched
+    assert "dnn-sweep train.num_iterations=100 search.narrow_from=planar-sweep" in page
+    assert "good trials span" in page
+    run = client.get_run(parent)
+    assert run.data.params["importance.evaluator"] == "PedAnovaImportanceEvaluator"
+    assert set(run.data.metrics) == {f"importance.{k}" for k in content["importances"]}
+    assert run.data.metrics["importance.train.learning_rate"] == pytest.approx(
+        content["importances"]["train.learning_rate"])
+
+
+@pytest.mark.parametrize("value", ["train.nosuch", "model.hidden_units.units_9", "3"])
+def test_a_color_by_that_is_not_searched_is_refused(tmp_path, value):
+    cfg = compose_sweep(tmp_path, f"search.report.color_by={value}")
+    with pytest.raises(ConfigError, match="search.report.color_by"):
+        check_sweep_config(cfg)
+
+
+def test_color_by_a_layers_dimension_colours_by_its_depth(tmp_path):
+    cfg = compose_sweep(tmp_path, "search.report.color_by=model.hidden_units")
+    check_sweep_config(cfg)
+    from search.report.content import color_by
+    assert color_by(cfg.search, check_sweep_config(cfg), {}) == "model.hidden_units.depth"
