@@ -10,6 +10,7 @@ import os
 import sys
 import traceback
 
+from search.adapters.hydra import parse_args
 from search.config import ConfigError, conf_dir
 from search.config.compose import compose_checked
 from search.console import show_notes
@@ -52,17 +53,10 @@ def hydra_task(fn):
     return task
 
 
-def _hydra_args(argv):
-    """Hydra's own reading of the command line (flags and overrides)."""
-    from hydra._internal.utils import get_args_parser
-
-    return get_args_parser().parse_args(argv)
-
-
 def precheck(config_name, argv, check=None):
     """Compose and check the command line's config before Hydra runs the app."""
 
-    args = _hydra_args(argv)
+    args = parse_args(argv)
     if args.help or args.hydra_help or args.shell_completion or args.info:
         return
     try:

@@ -39,6 +39,8 @@ def check_no_interpolations(cfg, path=""):
             raw = OmegaConf.to_container(node, resolve=False)[key]
             raise ConfigError(f"refusing the interpolation {raw!r} at {where}: a stored config "
                               "is data and may hold no ${...} (nor resolvers such as oc.env)")
-        child = node._get_node(key)
+        if OmegaConf.is_missing(node, key):
+            continue
+        child = node[key]  # not an interpolation (above): read as it is, nothing resolved
         if isinstance(child, (DictConfig, ListConfig)):
             check_no_interpolations(child, where)

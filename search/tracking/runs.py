@@ -61,6 +61,16 @@ def environment_tags():
     return tags
 
 
+def dataset_entity(ds):
+    """The stored form (mlflow.entities.Dataset) of an mlflow.data dataset, from its public
+    to_dict() (name, digest, source, source_type, and schema and profile when it has them)."""
+    from mlflow.entities import Dataset
+
+    d = ds.to_dict()
+    return Dataset(name=d["name"], digest=d["digest"], source_type=d["source_type"],
+                   source=d["source"], schema=d.get("schema"), profile=d.get("profile"))
+
+
 class Tracker:
     """One MLflow run: created by start(), closed by end() with a terminal status."""
 
@@ -131,7 +141,7 @@ class Tracker:
         from mlflow.exceptions import MlflowException
 
         tag = InputTag(key="mlflow.data.context", value=context)
-        inputs = [DatasetInput(ds._to_mlflow_entity(), [tag])]
+        inputs = [DatasetInput(dataset_entity(ds), [tag])]
         try:
             self.client.log_inputs(self.run_id, inputs)
         except MlflowException:

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from search.adapters.mlflow import schema_head
 from search.storage.locks import file_lock
 from search.storage.retry import Retry, error_chain
 from search.storage.urls import sqlite_path
@@ -68,29 +69,10 @@ def _wait_for_migrations(path, budget=60.0, fresh=10.0):
                 return
         except OSError:
             return
-        head = head or _head_revision()
+        head = head or schema_head()
         if head is None or _schema_version(path) == head:  # None: cannot tell
             return
         time.sleep(0.2)
-
-
-def _head_revision():
-    """The last of MLflow's schema migrations: the revision no other one follows. Read
-    from the scripts' `revision =` / `down_revision =` lines (alembic's ScriptDirectory
-    imports every script: seconds, in each process opening a fresh store)."""
-    import re
-
-    import mlflow
-
-    revisions, parents = set(), set()
-    folder = Path(mlflow.__file__).parent / "store" / "db_migrations" / "versions"
-    for script in folder.glob("*.py"):
-        text = script.read_text()
-        revisions.update(re.findall(r"""^revision\s*=\s*["']([0-9a-f]+)["']""", text, re.M))
-        for line in re.findall(r"^down_revision\s*=.*$", text, re.M):
-            parents.update(re.findall(r"""["']([0-9a-f]+)["']""", line))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
 
 
 def _made(client_class, uri):

@@ -64,3 +64,10 @@ def test_a_config_stored_before_the_data_options_were_grouped_still_reproduces()
     circles = drop_legacy_data_keys(OmegaConf.create({"data": {**old, "name": "circles"}}))
     assert set(circles.data) == {"name", "n_samples", "noise", "factor", "val_fraction",
                                  "standardize", "seed"}
+
+
+def test_interpolations_under_missing_values_and_nested_lists_are_found():
+    cfg = OmegaConf.create({"a": "???", "b": {"c": "???", "d": [1, {"e": "${oc.env:HOME}"}]}})
+    with pytest.raises(ConfigError, match="at b.d.1.e"):
+        check_no_interpolations(cfg)
+    check_no_interpolations(OmegaConf.create({"a": "???", "b": {"c": [1, "???"]}}))

@@ -73,6 +73,29 @@ def test_runs_carry_mlflows_source_and_user(cfg, monkeypatch):
     assert tags["mlflow.user"] == getpass.getuser()
 
 
+def test_a_data_set_is_stored_as_mlflows_own_log_input_stores_it(cfg):
+    """The reference: mlflow.log_input of the same data set, on a run of its own."""
+    import mlflow
+    import numpy as np
+    from mlflow.entities import DatasetInput
+
+    from search.tracking.runs import dataset_entity
+
+    X = np.arange(12.0).reshape(3, 4)
+    ds = mlflow.data.from_numpy(X.T, targets=np.array([[0, 1, 0, 1]]).T, name="d")
+    client = tracking.client_for(cfg)
+    exp = tracking.experiment_id(client, "e", cfg)
+    ours = client.create_run(exp).info.run_id
+    client.log_inputs(ours, [DatasetInput(dataset_entity(ds), [])])
+    mlflow.set_tracking_uri(cfg.uri)
+    with mlflow.start_run(experiment_id=exp) as run:
+        mlflow.log_input(ds)
+    stored = [client.get_run(r).inputs.dataset_inputs[0].dataset for r in (ours, run.info.run_id)]
+    fields = ("name", "digest", "source_type", "source", "schema", "profile")
+    assert [getattr(stored[0], f) for f in fields] == [getattr(stored[1], f) for f in fields]
+    assert stored[0].schema and stored[0].profile
+
+
 def test_browse_hint_names_the_local_ui_page(cfg):
     tracker = Tracker(cfg)
     run_id = tracker.start("r")
