@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from omegaconf import OmegaConf
 
+from dnn.metrics import SCORES
 from search.config.cv import CVSchema, check_cv
 from search.config.errors import ConfigError
 from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
@@ -13,11 +14,11 @@ from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
 DIRECTIONS = ("minimize", "maximize")
 EXTRA_METRICS = ("n_parameters", "train_seconds")
-# The scores a study can select on, and the direction that makes each one better.
-BETTER = {"val_cost": "minimize", "val_accuracy": "maximize",
-          "val_balanced_accuracy": "maximize", "val_auc": "maximize",
-          "train_accuracy": "maximize"}
-METRICS = (*BETTER, *EXTRA_METRICS)
+# The scores a study can select on: every score of the score table on the validation split,
+# and the training accuracy; each one's entry says which direction makes it better.
+SELECTABLE = {**{f"val_{name}": score for name, score in SCORES.items()},
+              "train_accuracy": SCORES["accuracy"]}
+METRICS = (*SELECTABLE, *EXTRA_METRICS)
 
 
 @dataclass
@@ -114,10 +115,12 @@ def check_search(search):
     for m, d in zip(metrics, directions):
         if m not in METRICS:
             raise ConfigError(f"search.metric={m!r}: must be one of {', '.join(METRICS)}")
-        if BETTER.get(m, d) != d:
-            raise ConfigError(f"search.direction={d!r} for search.metric={m!r}: "
-                              f"{'higher' if BETTER[m] == 'maximize' else 'lower'} is better; "
-                              f"set search.direction={BETTER[m]}")
+        score = SELECTABLE.get(m)
+        if score is not None and score.direction != d:
+            raise ConfigError(f"search.direction={d!r} for search.metric={m!r} "
+                              f"({score.meaning}): "
+                              f"{'higher' if score.higher_is_better else 'lower'} is better; "
+                              f"set search.direction={score.direction}")
     storage = search["storage"]
     if storage and "://" not in storage and Path(storage).expanduser().is_dir():
         raise ConfigError(f"search.storage={storage!r}: is a folder; must be null (the local "

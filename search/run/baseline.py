@@ -2,31 +2,26 @@
 class balance of every split.
 
 The baseline predicts the class proportions of the data it is fitted on (the training part
-of the split, or of each fold) for every example: its cost is the cross-entropy of that
-prior, its accuracy the share of the training majority class among the evaluated examples,
-its balanced accuracy 1/K, its ROC AUC 0.5 (constant scores). scikit-learn's
-DummyClassifier(strategy="prior") scores the same (tests/search/run/test_baseline.py).
+of the split, or of each fold) for every example; what that scores is each score's entry in
+the score table (dnn.metrics.SCORES): the cross-entropy of that prior, the share of the
+training majority class among the evaluated examples, a balanced accuracy of 1/K, a ROC AUC
+of 0.5 (constant scores). scikit-learn's DummyClassifier(strategy="prior") scores the same
+(tests/search/run/test_baseline.py).
 """
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from dnn.metrics import SCORES
 from search.run.cv import fold_splits, training_pool
 
 
 def prior_scores(y_fit, y_eval, n_classes):
-    """{"cost", "accuracy", "balanced_accuracy", "auc"} of predicting the class
-    proportions of y_fit for every example of y_eval (integer labels)."""
+    """{"cost", "accuracy", "balanced_accuracy", "auc"}: every score of predicting the
+    class proportions of y_fit for every example of y_eval (integer labels)."""
     y_fit, y_eval = np.asarray(y_fit, dtype=int), np.asarray(y_eval, dtype=int)
     prior = np.bincount(y_fit, minlength=n_classes) / y_fit.size
-    majority = int(prior.argmax())  # the first of equals, as scikit-learn's
-    with np.errstate(divide="ignore"):
-        cost = float(-np.mean(np.log(prior[y_eval])))  # inf when a class was never seen
-    present = np.unique(y_eval)
-    return {"cost": cost,
-            "accuracy": float(np.mean(y_eval == majority)),
-            "balanced_accuracy": float(np.mean(present == majority)),
-            "auc": 0.5 if present.size > 1 else float("nan")}
+    return {name: s.baseline(prior, y_eval) for name, s in SCORES.items()}
 
 
 def majority_share(y, n_classes):

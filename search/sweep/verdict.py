@@ -12,6 +12,7 @@ compared with the bootstrap spread of the best trial's score on the validation s
 import math
 from dataclasses import dataclass
 
+from dnn.metrics import SCORES
 from search import links
 from search.report.tables import ranked
 from search.run.baseline import run_baselines
@@ -23,10 +24,6 @@ from search.sweep.worker import FOLD_SCORES_KEY
 VERDICT_TAG = "dnnsweep.verdict"
 BETTER, NOT_BETTER = "better_than_baseline", "not_better_than_baseline"
 ALPHA = 0.05
-BASELINE_MEANING = {"cost": "the training class proportions for every example",
-                    "accuracy": "always the training majority class",
-                    "balanced_accuracy": "one class for every example",
-                    "auc": "the same score for every example"}
 
 
 @dataclass
@@ -56,7 +53,8 @@ class Verdict:
         who = "the best confirmed trial" if self.confirmed else "the best trial"
         who += f" (#{self.trial})" if self.trial is not None else ""
         word = "better" if self.better else "not better"
-        meaning = BASELINE_MEANING.get(score_name(self.metric), "a model that learns nothing")
+        score = SCORES.get(score_name(self.metric))
+        meaning = score.baseline_predicts if score else "a model that learns nothing"
         return (f"verdict: {who} is {word} than a model that learns nothing: {self.metric} "
                 f"{self.best:.4g} against {self.baseline:.4g} for predicting {meaning} "
                 f"(margin {self.margin:+.4g}, one-sided p = {self.p_value:.3g}, {self.test}, "

@@ -1,11 +1,25 @@
-"""dnn.metrics against scikit-learn on the same predictions, and in dnn.evaluate."""
+"""dnn.metrics against scikit-learn on the same predictions, and in dnn.evaluate; every
+entry of the score table (its baseline and its resampled score) against scikit-learn."""
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    log_loss,
+    roc_auc_score,
+)
 
 from dnn import evaluate, fit
 from dnn.data import one_hot
-from dnn.metrics import balanced_accuracy, binary_auc, roc_auc, scores
+from dnn.metrics import (
+    SCORES,
+    balanced_accuracy,
+    binary_auc,
+    resampled_scores,
+    roc_auc,
+    scores,
+)
 
 
 def binary_case(seed, m=60, ties=False):
@@ -72,3 +86,66 @@ def test_evaluate_reports_the_new_scores_of_a_trained_network():
     assert got["val_auc"] == pytest.approx(roc_auc_score(Y[0], AL), abs=1e-12)
     assert got["val_balanced_accuracy"] == pytest.approx(
         balanced_accuracy_score(Y[0], (AL > 0.5).astype(int)), abs=1e-12)
+
+
+def _proba(AL):
+    """scikit-learn's layout: (m,) positive-class scores or (m, n_classes)."""
+    return AL[0] if AL.shape[0] == 1 else AL.T
+
+
+def _predicted(AL):
+    return (AL[0] > 0.5).astype(int) if AL.shape[0] == 1 else AL.argmax(axis=0)
+
+
+# scikit-learn's score of labels y (m,) and outputs AL (n_y, m): the reference of each entry
+# of the score table. A new score needs its reference here.
+REFERENCE = {
+    "cost": lambda y, AL: log_loss(y, _proba(AL), labels=range(max(2, AL.shape[0]))),
+    "accuracy": lambda y, AL: accuracy_score(y, _predicted(AL)),
+    "balanced_accuracy": lambda y, AL: balanced_accuracy_score(y, _predicted(AL)),
+    "auc": lambda y, AL: roc_auc_score(y, _proba(AL), multi_class="ovr", average="macro"),
+}
+CASES = [binary_case(0), binary_case(1, ties=True), softmax_case(2), softmax_case(3, k=3)]
+
+
+def test_every_score_of_the_table_has_a_reference():
+    assert set(REFERENCE) == set(SCORES)
+    for name, score in SCORES.items():
+        assert score.direction == ("maximize" if score.higher_is_better else "minimize")
+        assert score.meaning and score.baseline_predicts, name
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_scores_are_every_score_of_the_table_but_the_network_cost(case):
+    Y, AL = CASES[case]
+    got, y = scores(Y, AL), Y.argmax(axis=0) if Y.shape[0] > 1 else Y[0].astype(int)
+    assert list(got) == [name for name, s in SCORES.items() if s.value is not None]
+    for name, value in got.items():
+        assert value == pytest.approx(REFERENCE[name](y, AL), abs=1e-12), name
+
+
+@pytest.mark.parametrize("name", list(SCORES))
+@pytest.mark.parametrize("seed", range(3))
+def test_a_baseline_is_the_score_of_scikit_learns_prior_dummy(name, seed):
+    rng = np.random.RandomState(seed)
+    y_fit, y_eval = rng.choice(3, 50, p=[0.5, 0.3, 0.2]), rng.choice(3, 20, p=[0.2, 0.3, 0.5])
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((50, 1)), y_fit)
+    AL = dummy.predict_proba(np.zeros((20, 1))).T  # (3, 20): the same prior in every column
+    prior = np.bincount(y_fit, minlength=3) / y_fit.size
+    assert SCORES[name].baseline(prior, y_eval) == pytest.approx(REFERENCE[name](y_eval, AL),
+                                                                 abs=1e-12)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_a_resampled_score_is_the_score_of_the_examples_drawn(case):
+    Y, AL = CASES[case]
+    y, m = (Y.argmax(axis=0) if Y.shape[0] > 1 else Y[0].astype(int)), Y.shape[1]
+    rng = np.random.RandomState(case)
+    W = rng.multinomial(m, np.full(m, 1.0 / m), size=5).astype(float)  # (5, m) counts
+    got = resampled_scores(W, y, AL)
+    assert set(got) == set(SCORES)
+    for b, counts in enumerate(W.astype(int)):
+        drawn = np.repeat(np.arange(m), counts)  # each example as often as it was drawn
+        for name, values in got.items():
+            assert values[b] == pytest.approx(REFERENCE[name](y[drawn], AL[:, drawn]),
+                                              abs=1e-12), name

@@ -7,6 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from dnn.data.settings import SETTINGS
+from dnn.metrics import SCORES
 from dnn.settings import ModelSettings, TrainSettings
 from search.config import ConfigError, check_run_config
 from search.config.compose import compose_checked
@@ -107,6 +108,17 @@ BAD_SEARCH = [
     (["~search.space"], "search.space"),
     (["data.val_fraction=0"], "data.val_fraction"),  # a sweep selects on a validation split
 ]
+
+
+@pytest.mark.parametrize("name", list(SCORES))
+def test_a_score_is_selected_in_the_direction_of_the_score_table(name):
+    score, other = SCORES[name], {"maximize": "minimize", "minimize": "maximize"}
+    good = [f"search.metric=val_{name}", f"search.direction={score.direction}"]
+    assert compose_checked("sweep", good, check_sweep).search.metric == f"val_{name}"
+    bad = [f"search.metric=val_{name}", f"search.direction={other[score.direction]}"]
+    with pytest.raises(ConfigError, match=re.escape(f"({score.meaning})")) as e:
+        compose_checked("sweep", bad, check_sweep)
+    assert f"set search.direction={score.direction}" in str(e.value)
 
 
 def check_sweep(cfg):
