@@ -8,6 +8,7 @@ from search.run.train import load_run_data
 from search.secrets import mask
 from search.study import narrow
 from search.study.definition import DEFINITION_KEY
+from search.study.ranking import ranked
 from search.study.space import param_names
 from search.study.study import as_list
 
@@ -98,17 +99,17 @@ def report_content(study, cfg, dims, base_overrides, verdict=None):
     """Everything report.html shows, as plain values."""
     metrics = as_list(cfg.search.metric)
     found = importances(study)
-    ranked = narrow.ranked_complete(study.get_trials(deepcopy=False), study.directions[0])
+    top_all = ranked(study)
     content = {"title": f"Study {study.study_name}", "metric": metrics[0],
                "evaluator": EVALUATOR, "importances": found,
                "color_by": color_by(cfg.search, dims, found), "verdict": verdict,
-               "data": data_rows(study, cfg), "best": best_rows(ranked, metrics)}
+               "data": data_rows(study, cfg), "best": best_rows(top_all, metrics)}
     try:
-        top = narrow.top_trials(ranked, study.directions[0], cfg.search.narrow.top)
+        top = narrow.top_trials(top_all, study.directions[0], cfg.search.narrow.top)
     except ConfigError:
         return content  # fewer than 3 complete trials: nothing to narrow yet
     rows = narrow.span_rows(dims, top)
     content.update(spans=rows, sentences=sentences(rows),
-                   top_label=f"{len(top)} of {len(ranked)} complete trials",
+                   top_label=f"{len(top)} of {len(top_all)} complete trials",
                    command=narrowed_command(cfg, base_overrides))
     return content

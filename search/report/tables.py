@@ -7,17 +7,10 @@ import optuna
 from search import links
 from search.secrets import mask
 from search.study import space as space_mod
+from search.study.ranking import ranked
 
 PLOTS = ("optimization_history", "param_importances", "parallel_coordinate",
          "intermediate_values", "slice")
-
-
-def ranked(study, metric_index=0):
-    """Complete trials, best first on the first objective."""
-    sign = 1 if study.directions[metric_index] == optuna.study.StudyDirection.MINIMIZE else -1
-    done = [t for t in study.get_trials(deepcopy=False)
-            if t.state == optuna.trial.TrialState.COMPLETE]
-    return sorted(done, key=lambda t: sign * t.values[metric_index])
 
 
 def best_summary(study, metrics):

@@ -13,21 +13,16 @@ import optuna
 
 from search import links
 from search.config import ConfigError
+from search.study.ranking import best_first
 
 MIN_TOP = 3          # trials the narrowed ranges are measured on, at least
 EDGE = 0.02          # the best trial sits "at an edge" within this fraction of the old range
 SIGNIFICANT = 3      # significant digits of the new float bounds (rounded outward)
 
 
-def ranked_complete(trials, direction):
-    sign = 1 if direction == optuna.study.StudyDirection.MINIMIZE else -1
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    return sorted(done, key=lambda t: sign * t.values[0])
-
-
 def top_trials(trials, direction, top, name="the study"):
     """The best max(MIN_TOP, ceil(top x complete)) complete trials, best first."""
-    ranked = ranked_complete(trials, direction)
+    ranked = best_first(trials, direction)
     if len(ranked) < MIN_TOP:
         raise ConfigError(f"search.narrow_from: {name} has {len(ranked)} complete trial(s); "
                           f"narrowing needs at least {MIN_TOP} in its top fraction")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from search import links
-from search.report.tables import ranked
+from search.study.ranking import ranked
 from search.run.train import train_run
 from search.storage.locks import ask_lock
 from search.study import space as space_mod

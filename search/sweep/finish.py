@@ -15,6 +15,7 @@ from search.report.page import log_study_report
 from search.run.baseline import data_summary, refit_baselines, run_baselines
 from search.run.train import load_run_data, train_run
 from search.storage.locks import ask_lock
+from search.study.ranking import ranked
 from search.study.space import apply_values, values_from_params
 from search.study.study import as_list
 from search.sweep import verdict
@@ -37,10 +38,10 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
     say = say or _silent
 
     if best is None:
-        ranked = tables.ranked(study)
-        if not ranked:
+        top = ranked(study)
+        if not top:
             return None
-        best = ranked[0]
+        best = top[0]
     mark = links.claim_refit(study, best.number, ask_lock(cfg.search.storage))
     if mark is not None:
         if "run_id" not in mark:

@@ -23,6 +23,7 @@ from search.storage.locks import ask_lock
 from search.storage.urls import is_rdb, sqlite_path
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.narrow_from import space_yaml, warm_start
+from search.study.ranking import ranked
 from search.study.stopping import stop_reason
 from search.study.study import (
     FINISHED,
@@ -52,7 +53,7 @@ def blas_threads(workers):
 def progress_line(study, metrics):
     c = counts(study)
     S = optuna.trial.TrialState
-    best = tables.ranked(study)
+    best = ranked(study)
     best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
     done = trained_finished(study)
     warm = sum(c[s] for s in FINISHED) - done

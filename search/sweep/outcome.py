@@ -4,7 +4,7 @@ from typing import Optional
 
 import optuna
 
-from search.report.tables import ranked
+from search.study.ranking import ranked
 
 STOPPED_TAG = "dnnsweep.stopped"  # on the parent run: n_trials, timeout, interrupted, ...
 

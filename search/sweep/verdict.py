@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from dnn.metrics import SCORES
 from search import links
-from search.report.tables import ranked
+from search.study.ranking import ranked
 from search.run.baseline import run_baselines
 from search.run.metrics import SELECTION_METRICS, better_direction, score_name
 from search.run.train import load_run_data
