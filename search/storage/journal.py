@@ -7,22 +7,55 @@ A crash or a full disk in the middle of a write leaves a torn last record; the n
 record appended onto it would make the whole study unreadable. So every write first
 checks the file's tail under the journal's lock: a torn record is cut off (the file as it
 was is kept beside it, and a note says so), and a write the disk refuses is undone at once
-(the file is cut back to where it was) and raised as DiskFull.
+(the file is cut back to where it was) and raised as DiskFull. An existing file is opened
+only if it is a journal (empty, or its first record an Optuna operation): nothing is ever
+cut from or written to another file (a database, a user's notes) named by mistake.
 """
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
 
+from search.config import ConfigError
 from search.console import logger
 from search.storage.diskfull import DiskFull, is_disk_full
 
 LOCAL_JOURNAL = "mlruns/optuna.journal"
+# Every record of Optuna's journal is one JSON object whose first key is its operation.
+_FIRST_RECORD = re.compile(rb'\{\s*"op_code"\s*:')
+_HEAD = b'{"op_code":'
+_KINDS = {b"SQLite format 3\0": "a SQLite database", b"PK\x03\x04": "a zip archive"}
+ALLOWED = ("allowed: null (mlruns/optuna.journal), the path of an Optuna journal file (new or "
+           "existing), or an RDB URL (postgresql+psycopg2://...)")
 
 
 def journal_path(url):
     return Path(url or LOCAL_JOURNAL)
+
+
+def check_is_journal(path):
+    """Raise ConfigError unless path is missing, empty, or an Optuna journal (its first
+    record an operation, whole or torn); reads its first bytes only, writes nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"search.storage {str(path)!r} is a folder; {ALLOWED}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise ConfigError(f"search.storage {str(path)!r}: cannot read it ({e.strerror}); "
+                          f"{ALLOWED}") from None
+    first = head.split(b"\n", 1)[0]
+    if not head or _FIRST_RECORD.match(first) or (b"\n" not in head and _HEAD.startswith(head)):
+        return
+    kind = next((k for magic, k in _KINDS.items() if head.startswith(magic)), "some other file")
+    raise ConfigError(f"search.storage {str(path)!r} is an existing file that is not an Optuna "
+                      f"journal ({kind}); it was left as it is: name a new file or a journal; "
+                      f"{ALLOWED}")
 
 
 def cut_torn_tail(path):
@@ -102,6 +135,7 @@ def open_journal(url):
     from optuna.storages.journal import JournalFileSymlinkLock, JournalStorage
 
     path = journal_path(url)
+    check_is_journal(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         path.touch(exist_ok=True)

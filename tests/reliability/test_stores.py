@@ -16,7 +16,7 @@ from faults import (
     journal,
     load_trials,
 )
-from helpers import run_cli
+from helpers import client_of, run_cli
 
 # ----------------------------------------------------------------- a new MLflow store raced
 
@@ -76,3 +76,24 @@ def test_a_torn_journal_record_is_dropped_with_a_copy_kept_and_the_study_goes_on
     assert len(copies) == 1 and copies[0].read_bytes() == torn and str(copies[0].name) in notes[0]
     assert len(counted(load_trials(tmp_path))) == 4
     assert_nothing_left_running(tmp_path)
+
+
+# ---------------------------------------------------------- a store path naming another file
+
+def test_a_store_path_naming_mlflows_database_or_a_text_file_leaves_it_byte_identical(tmp_path):
+    """search.storage naming MLflow's own database (a real one) or a user's text file: one
+    error line, exit 2, and the file as it was (the torn-record recovery once cut 4,095 bytes
+    off mlflow.db and the last line off the text)."""
+    client_of(tmp_path).search_experiments()  # MLflow's store at mlruns/mlflow.db
+    notes = tmp_path / "notes.txt"
+    notes.write_text("first line\nlast line without a newline")
+    for path in ("mlruns/mlflow.db", "notes.txt"):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        proc = run_cli("dnn-sweep", f"search.storage={path}", "search.n_trials=1",
+                       "train.num_iterations=5", cwd=tmp_path)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+        assert path in errors[0] and "not an Optuna journal" in errors[0]
+        assert "Traceback" not in proc.stderr and "incomplete last record" not in proc.stderr
+        after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        assert after == before, "every file byte-identical, none added"

@@ -7,6 +7,7 @@ import subprocess
 import optuna
 import pytest
 
+from search.config import ConfigError
 from search.storage.diskfull import DiskFull
 from search.storage.journal import cut_torn_tail, open_journal
 
@@ -87,6 +88,35 @@ def test_a_torn_tail_is_cut_before_a_write_lands_on_it(tmp_path, notes):
     study.set_user_attr("k", "v")  # the next write checks again
     assert load(path).user_attrs == {"k": "v"}
     assert len(notes) == 1
+
+
+# ------------------------------------------------------------------ a file that is no journal
+
+@pytest.mark.parametrize("content, kind", [
+    (b"line one\nline two", "some other file"),  # a user's notes: no newline at the end
+    (b"SQLite format 3\0" + bytes(4000), "a SQLite database"),
+    (b"{\"op\": 1}\n", "some other file"),  # JSON lines, but not Optuna's
+    (b"{\"op_co", None),  # the torn first record of a journal: opened
+])
+def test_an_existing_file_is_opened_only_if_it_is_a_journal(tmp_path, notes, content, kind):
+    path = tmp_path / "store"
+    path.write_bytes(content)
+    if kind is None:
+        open_journal(str(path))
+        assert path.read_bytes() == b"" and len(notes) == 1
+        return
+    with pytest.raises(ConfigError) as e:
+        open_journal(str(path))
+    assert str(path) in str(e.value) and "not an Optuna journal" in str(e.value)
+    assert kind in str(e.value) and "allowed:" in str(e.value)
+    assert path.read_bytes() == content, "not one byte written or cut"
+    assert sorted(tmp_path.iterdir()) == [path] and not notes, "no copy, no lock, no note"
+
+
+def test_a_folder_is_not_a_journal(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        open_journal(str(tmp_path))
+    assert not list(tmp_path.iterdir())
 
 
 # ------------------------------------------------------------------------ a refused write
