@@ -18,7 +18,7 @@ import numpy as np
 from dnn.checks import check_data
 from dnn.cost import compute_cost
 from dnn.initialize import initialize_parameters
-from dnn.settings import ModelSettings, TrainSettings
+from dnn.settings import ModelSettings, TrainSettings, eval_period, passes
 from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
                          stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
 from dnn.metrics import scores
@@ -56,10 +56,14 @@ class StackedTrainer:
         for f, c in enumerate(self.columns):
             self.train_mask[f, 0, c] = True
         self.costs = []  # one (F,) array per iteration
+        # The folds are evaluated together: every eval_period passes of the largest fold.
+        # Early stopping (train.patience) is its caller's: search/run/cv.py stops all
+        # folds together on their mean.
+        self.passes, self.eval_period = passes(train), eval_period(train, self.m_f.max())
 
     @property
     def done(self):
-        return len(self.costs) >= self.train.num_iterations
+        return len(self.costs) >= self.passes
 
     def _span(self, first_layer):
         """SpanColumns when the first layer takes the span path, else None."""
@@ -101,7 +105,7 @@ class StackedTrainer:
                 raise DivergenceError(i, float(costs[bad[0]]))
             self.costs.append(costs)
             metrics = [{}] * F
-            if self.validation_columns is not None and (i % self.train.eval_every == 0
+            if self.validation_columns is not None and (i % self.eval_period == 0
                                                         or self.done):
                 metrics = self.evaluate(self.validation_columns, "val_")
         return costs, metrics

@@ -10,8 +10,8 @@ from dnn.metrics import scores
 from dnn.fused import _model_backward_spending, _model_forward_inplace
 from dnn.model import output_logits
 from dnn.optimizers import initialize_optimizer, update_parameters
-from dnn.settings import ModelSettings, TrainSettings, settings_from
-
+from dnn.settings import ModelSettings, TrainSettings, eval_period, passes, settings_from
+from dnn.stopping import EarlyStopping
 
 
 class DivergenceError(FloatingPointError):
@@ -64,17 +64,23 @@ class Trainer:
         # A separate stream for shuffling and dropout, so that init stays the course's draw.
         self.rng = np.random.RandomState(train.seed + 1)
         self.costs = []
+        self.passes, self.eval_period = passes(train), eval_period(train, X.shape[1])
+        # Early stopping (train.patience) watches the validation split; None without one.
+        self.stopping = EarlyStopping.from_settings(train) if validation is not None else None
 
     @property
     def done(self):
-        return len(self.costs) >= self.train.num_iterations
+        stopped = self.stopping is not None and self.stopping.stopped
+        return stopped or len(self.costs) >= self.passes
 
     def step(self):
         """One iteration (an epoch with mini-batches); returns (cost, metrics).
 
         cost is computed before the iteration's updates (with mini-batches, the mean over
         the epoch's batches); metrics holds val_cost, val_accuracy, val_balanced_accuracy
-        and val_auc every eval_every iterations and at the last one. Raises DivergenceError on a NaN/inf cost.
+        and val_auc every eval_period iterations and at the last one. With early stopping,
+        the step that ends training puts back the parameters of the best evaluation.
+        Raises DivergenceError on a NaN/inf cost.
         """
         i, m = len(self.costs), self.X.shape[1]
         # exp overflow in sigmoid saturates correctly to 0 / 1; a NaN from a diverging
@@ -86,8 +92,12 @@ class Trainer:
                 raise DivergenceError(i, cost)
             self.costs.append(cost)
             metrics = {}
-            if self.validation is not None and (i % self.train.eval_every == 0 or self.done):
+            if self.validation is not None and (i % self.eval_period == 0 or self.done):
                 metrics = evaluate(self.parameters, *self.validation, self.activation, "val_")
+                if self.stopping is not None:
+                    self.stopping.update(i, metrics, self.parameters)
+                    if self.done:
+                        self.parameters = self.stopping.best_parameters
         return cost, metrics
 
     def _batch_step(self, idx):
@@ -104,7 +114,8 @@ class Trainer:
         return cost * mb
 
 
-def fit(X, Y, model=None, train=None, validation=None, callback=None, **settings):
+def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=None,
+        **settings):
     """Train the network on X (n_x, m), Y (n_y, m); return (parameters, costs).
 
     model (ModelSettings) and train (TrainSettings) default to those classes' defaults;
@@ -112,17 +123,21 @@ def fit(X, Y, model=None, train=None, validation=None, callback=None, **settings
     fit(X, Y, hidden_units=[20, 7, 5], activation="relu", learning_rate=0.0075).
     costs[i] is the cost of iteration i, computed before that iteration's update
     (with mini-batches, the mean cost over the epoch's batches). Every eval_every
-    iterations, and at the last one, the cost and accuracy on validation=(X_val,
-    Y_val) are computed. callback(iteration, cost, metrics) is called after each
+    updates, and at the last iteration, the cost and accuracy on validation=(X_val,
+    Y_val) are computed; with patience set, training stops early on them and returns
+    the parameters of the best evaluation (costs then end where it stopped). callback(iteration, cost, metrics) is called after each
     iteration, where metrics holds val_cost, val_accuracy, val_balanced_accuracy and
-    val_auc on evaluation steps; returning True stops training. Raises DivergenceError on a
-    NaN/inf cost.
+    val_auc on evaluation steps; returning True stops training. stopping, a list, receives
+    the EarlyStopping when patience is set (its best_iteration, whether it stopped).
+    Raises DivergenceError on a NaN/inf cost.
     """
     trainer = Trainer(X, Y, *settings_from(model, train, **settings), validation)
     while not trainer.done:
         cost, metrics = trainer.step()
         if callback is not None and callback(len(trainer.costs) - 1, cost, metrics):
             break
+    if stopping is not None and trainer.stopping is not None:
+        stopping.append(trainer.stopping)
     return trainer.parameters, trainer.costs
 
 

@@ -7,6 +7,7 @@ sampled values) is typed here against the same schemas before its ranges are che
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from dnn.stopping import STOP_METRICS
 from search.config.cv import CVSchema, check_cv
 from search.config.data import check_data, data_schema
 from search.config.errors import ConfigError
@@ -89,8 +90,13 @@ def run_config(cfg) -> DictConfig:
 
 def base_run_config(cfg):
     """The run config every trial starts from: data, model, train, tracking, and the
-    study's cross-validation settings when search.cv.folds is set."""
+    study's cross-validation settings when search.cv.folds is set. Early stopping
+    watches the study's own metric (a validation score) unless train.stop_metric says."""
     base = run_config(cfg)
     if cfg.search.cv.folds:
         base.cv = OmegaConf.to_container(cfg.search.cv, resolve=True)
+    metric = cfg.search.metric
+    if base.train.get("stop_metric") is None and isinstance(metric, str) \
+            and metric in STOP_METRICS:
+        base.train.stop_metric = metric
     return base

@@ -2,7 +2,14 @@
 
 The folds are cut from the training data only (the training split plus any validation
 split; never the test split). Every iteration advances all fold trainings by one step, so
-the mean validation metric exists at every evaluation step: pruning acts on the mean.
+the mean validation metric exists at every evaluation step: pruning acts on the mean, and
+so does early stopping (train.patience): the folds stop together, on the mean of the
+watched metric over the folds, and each keeps its parameters of that best mean evaluation.
+Together rather than each on its own, because a trial is one configuration scored by its
+mean over the folds at one iteration (what the pruner reads, step by step), and its length
+is part of it: the best iteration is where the refit on all training data, which has no
+validation split to stop on, stops (dnn.settings.fixed_length). Folds stopping each on its
+own would score a length no refit can reproduce, each chosen on the very fold it is scored on.
 
 Two ways to run the folds, with the same results (up to the summation order of the
 products): "stacked", all folds as one stacked network (dnn.stacked_trainer), and
@@ -16,6 +23,7 @@ import numpy as np
 from dnn import Trainer, evaluate
 from dnn.data import stratified_folds
 from dnn.settings import settings_from
+from dnn.stopping import EarlyStopping
 from dnn.span import span_applies
 from dnn.stacked_trainer import StackedTrainer
 
@@ -81,6 +89,9 @@ class Lockstep:
         self.trainers = [Trainer(X[:, tr], Y[:, tr], model, replace(train, seed=s),
                                  validation=(X[:, va], Y[:, va]))
                          for (_, tr, va), s in zip(splits, seeds)]
+        period = max(t.eval_period for t in self.trainers)  # as StackedTrainer: together
+        for t in self.trainers:
+            t.eval_period = period
 
     @property
     def done(self):
@@ -104,13 +115,18 @@ class Stacked(StackedTrainer):
                          first_layer=first_layer)
 
 
-def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None):
+def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None,
+                   stopping=None):
     """Train every fold, all advancing one iteration at a time. callback(i, mean_cost,
     mean_metrics, fold_metrics) after each iteration; returning True stops all folds.
-    method: "stacked", "lockstep" or None (choose_method). Returns (mean costs, finals,
-    parameters of each fold, per-fold finals)."""
+    method: "stacked", "lockstep" or None (choose_method). With train.patience set, the
+    folds stop together on the mean of train.stop_metric and keep the parameters of its
+    best evaluation; stopping, a list, then receives the EarlyStopping. Returns (mean
+    costs, finals, parameters of each fold, per-fold finals)."""
     X, Y, y = training_pool(data)
     model, train = settings_from(**fit_kwargs)
+    stopper = EarlyStopping.from_settings(train)
+    train = replace(train, patience=None)  # the folds' own trainers never stop alone
     splits = fold_splits(y, folds, repeats, data_seed)
     seeds = [train.seed + n // folds for n in range(len(splits))]  # a new init each repeat
     method = method or choose_method(X.shape[0], X.shape[1], model, train, folds)
@@ -122,16 +138,26 @@ def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method
         costs.append(float(np.mean(fold_costs)))
         per_fold = {name: m for (name, _, _), m in zip(splits, fold_metrics) if m}
         mean = mean_metrics(per_fold) if per_fold else {}
+        snapshot = lambda: [_copy(folds_run.parameters(n)) for n in range(len(splits))]  # noqa: E731
+        if stopper is not None and mean and stopper.update(len(costs) - 1, mean, snapshot):
+            callback(len(costs) - 1, costs[-1], mean, per_fold)
+            break
         if callback(len(costs) - 1, costs[-1], mean, per_fold):
             break
+    if stopping is not None and stopper is not None:
+        stopping.append(stopper)
     finals, parameters = {}, {}
     for n, (name, tr, va) in enumerate(splits):
-        p = folds_run.parameters(n)
+        p = folds_run.parameters(n) if stopper is None else stopper.best_parameters[n]
         X_tr, Y_tr = (a[:, tr].astype(train.dtype, copy=False) for a in (X, Y))
         finals[name] = {**evaluate(p, X[:, va], Y[:, va], model.activation, "val_"),
                         "train_accuracy": evaluate(p, X_tr, Y_tr, model.activation)["accuracy"]}
         parameters.update({f"{name}.{k}": v for k, v in p.items()})
     return costs, mean_metrics(finals, with_std=True), parameters, finals
+
+
+def _copy(parameters):
+    return {k: v.copy() for k, v in parameters.items()}
 
 
 def mean_metrics(per_fold, with_std=False):

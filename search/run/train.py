@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from dnn import DivergenceError, evaluate, fit, predict_proba
 from dnn.data import load_dataset
+from dnn.settings import passes
 from search.config import check_run_config, fit_kwargs, flatten, run_config
 from search.config.fits import check_against_data
 from search.progress import Progress
@@ -126,7 +127,7 @@ class StepLogger:
 
     def __init__(self, tracker, cfg, eval_split, on_step, progress):
         self.tracker, self.eval_split, self.on_step = tracker, eval_split, on_step
-        self.log_every, self.n = cfg.tracking.log_every, cfg.train.num_iterations
+        self.log_every, self.n = cfg.tracking.log_every, passes(cfg.train)
         self.bar = Progress(self.n, "iteration ") if progress else None
         self.eval_points = []
 
@@ -156,19 +157,28 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
     tracker.log_dataset(cfg.data.name, data.X_train, data.Y_train, "training")
     log = StepLogger(tracker, cfg, eval_split, on_step, progress)
     kwargs = fit_kwargs(cfg)
+    if eval_split != "val":
+        kwargs["patience"] = None  # early stopping watches a validation split, never the test
+    stopping = []
     try:
         folds = {}
         if cv_folds(cfg):
-            costs, final, parameters, folds = cross_validate(data, kwargs, cfg.cv.folds,
-                                                             cfg.cv.repeats, cfg.data.seed, log)
+            costs, final, parameters, folds = cross_validate(
+                data, kwargs, cfg.cv.folds, cfg.cv.repeats, cfg.data.seed, log, stopping=stopping)
         else:
-            costs, final, parameters = _train_single(data, kwargs, evaluation, eval_split, log)
+            costs, final, parameters = _train_single(data, kwargs, evaluation, eval_split, log,
+                                                     stopping)
     finally:
         log.close()
     step = len(costs) - 1
     logged_at_last_step = bool(log.eval_points) and log.eval_points[-1][0] == step
+    if stopping:  # the final metrics are the best evaluation's, where training went on
+        final["best_iteration"] = float(stopping[0].best_iteration)
+        tracker.set_tags({"early_stopping": stopping[0].summary(step, passes(cfg.train))})
+        logged_at_last_step = logged_at_last_step and stopping[0].best_iteration == step
     for key, value in final.items():
-        if key == "train_accuracy" or key.endswith("_std") or not logged_at_last_step:
+        if key in ("train_accuracy", "best_iteration") or key.endswith("_std") \
+                or not logged_at_last_step:
             tracker.metric(key, value, step)
     baselines = run_baselines(data, *protocol).values
     for key, value in baselines.items():
@@ -186,10 +196,9 @@ def cv_folds(cfg):
     return OmegaConf.select(cfg, "cv.folds")
 
 
-def _train_single(data, kwargs, evaluation, eval_split, log):
-    eval_every = kwargs.pop("eval_every")
+def _train_single(data, kwargs, evaluation, eval_split, log, stopping):
     parameters, costs = fit(data.X_train, data.Y_train, **kwargs, validation=evaluation,
-                            eval_every=eval_every, callback=log)
+                            callback=log, stopping=stopping)
     activation = kwargs["activation"]
     train_metrics = evaluate(parameters, data.X_train, data.Y_train, activation)
     final = {"train_accuracy": train_metrics["accuracy"]}

@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 from omegaconf import OmegaConf
 
+from dnn.settings import fixed_length
 from search import links
 from search.config import run_config
 from search.report import tables
@@ -50,6 +51,10 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
         return mark
     refit_cfg = apply_values(run_config(cfg), values_from_params(best.params, dims))
     refit_cfg.data.val_fraction = 0.0
+    best_iteration = links.trial_metrics(best).get("best_iteration")
+    if best_iteration is not None:  # the trial's early-stopped length, with no split to stop on
+        for key, value in fixed_length(refit_cfg.train, best_iteration).items():
+            refit_cfg.train[key] = value
     refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
     say(f"refit: trial {best.number} on all training data")
     result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,

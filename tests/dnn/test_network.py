@@ -88,14 +88,14 @@ def moons():
 def test_every_optimizer_learns_the_moons(moons, optimizer):
     lr = 0.01 if optimizer == "adam" else 0.5
     p, costs = fit(moons.X_train, moons.Y_train, hidden_units=[16, 8], activation="tanh",
-                   init="xavier", learning_rate=lr, num_iterations=400, batch_size=64, optimizer=optimizer, seed=2)
+                   init="xavier", learning_rate=lr, num_epochs=400, batch_size=64, optimizer=optimizer, seed=2)
     assert costs[-1] < 0.5 * costs[0]
     assert accuracy(moons.X_val, moons.Y_val, p, "tanh") > 0.9
 
 
 def test_runs_are_deterministic_given_the_seed(moons):
     kw = dict(hidden_units=[8, 4], batch_size=32, keep_prob=0.8, lambd=0.1, optimizer="adam",
-              learning_rate=0.01, num_iterations=30, seed=5, init="he")
+              learning_rate=0.01, num_epochs=30, seed=5, init="he")
     _, c1 = fit(moons.X_train, moons.Y_train, **kw)
     _, c2 = fit(moons.X_train, moons.Y_train, **kw)
     _, c3 = fit(moons.X_train, moons.Y_train, **{**kw, "seed": 6})
@@ -120,8 +120,9 @@ def test_softmax_on_digits_and_validation_callback():
         return i == 59  # stop early
 
     p, costs = fit(d.X_train, d.Y_train, hidden_units=[32], activation="relu", init="he",
-                   learning_rate=0.1, num_iterations=500, batch_size=128,
-                   optimizer="momentum", validation=(d.X_val, d.Y_val), eval_every=20,
+                   learning_rate=0.1, num_epochs=500, batch_size=128,
+                   optimizer="momentum", validation=(d.X_val, d.Y_val),
+                   eval_every=20 * -(-d.X_train.shape[1] // 128),  # updates: every 20 epochs
                    callback=callback)
     assert len(costs) == 60
     assert [i for i, m in seen if m] == [0, 20, 40]

@@ -33,6 +33,8 @@ def run_both(X, Y, model, train, seeds, iterations, first_layer=None):
     stacked = StackedTrainer(X, Y, tr, model, train, seeds, va, first_layer)
     alone = [Trainer(X[:, t], Y[:, t], model, replace(train, seed=s), (X[:, v], Y[:, v]))
              for t, v, s in zip(tr, va, seeds)]
+    for t in alone:  # the folds are evaluated together, on the largest fold's period
+        t.eval_period = stacked.eval_period
     rows = []
     for _ in range(iterations):
         costs, metrics = stacked.step()
@@ -55,7 +57,8 @@ def test_fold_curves_equal_each_fold_trained_alone(activation, output, optimizer
     X, Y = data(output)
     model = ModelSettings([7, 5], activation, "he")
     train = TrainSettings(learning_rate=0.01 if optimizer == "adam" else 0.1,
-                          num_iterations=100, batch_size=batch_size, optimizer=optimizer,
+                          num_iterations=100, num_epochs=100, batch_size=batch_size,
+                          optimizer=optimizer,
                           lambd=lambd, keep_prob=keep_prob, eval_every=10)
     stacked, alone, rows = run_both(X, Y, model, train, [1, 1, 1, 2, 2], 100)
     assert stacked.first_layer == "dense"
@@ -70,7 +73,7 @@ def assert_fold_curves_equal(stacked, alone, rows):
             assert costs[f] == pytest.approx(cost, rel=1e-9)
             assert metrics[f] == pytest.approx(fold_metrics, rel=1e-9)
             evaluated += bool(fold_metrics)
-    n, every = stacked.train.num_iterations, stacked.train.eval_every
+    n, every = stacked.passes, stacked.eval_period
     assert evaluated == 5 * len({*range(0, n, every), n - 1})  # 0, every, ... and the last
     for f, t in enumerate(alone):
         for k, p in t.parameters.items():
@@ -110,7 +113,8 @@ def wide_data():
 def test_span_path_is_taken_for_full_batch_gd_and_momentum_on_wide_data(optimizer, batch_size,
                                                                        expected):
     X, Y = wide_data()
-    train = TrainSettings(learning_rate=0.01, num_iterations=30, optimizer=optimizer,
+    train = TrainSettings(learning_rate=0.01, num_iterations=30, num_epochs=30,
+                          optimizer=optimizer,
                           batch_size=batch_size, lambd=0.3, eval_every=10)
     stacked, alone, rows = run_both(X, Y, ModelSettings([6, 3], "relu", "he"), train,
                                     [1, 2, 3, 4, 5], 30)
@@ -130,7 +134,7 @@ def test_span_path_is_refused_where_it_does_not_hold():
 def test_float32_curves_equal_each_fold_alone_to_float32_precision():
     X, Y = data("sigmoid")
     model = ModelSettings([7, 5], "relu", "he")
-    train = TrainSettings(learning_rate=0.1, num_iterations=30, dtype="float32",
+    train = TrainSettings(learning_rate=0.1, num_epochs=30, dtype="float32",
                           optimizer="adam", batch_size=16)
     stacked, alone, rows = run_both(X, Y, model, train, [1] * 5, 30)
     assert {p.dtype for p in stacked.P.values()} == {np.dtype("float32")}

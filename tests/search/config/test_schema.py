@@ -57,6 +57,14 @@ BAD = [
     (["train.seed=-1"], "train.seed"),
     (["train.dtype=float16"], "train.dtype"),
     (["train.eval_every=0"], "train.eval_every"),
+    (["train.num_epochs=0"], "train.num_epochs"),
+    (["train.num_epochs=1.5"], "train.num_epochs"),
+    (["train.patience=0"], "train.patience"),
+    (["train.patience=ten"], "train.patience"),
+    (["train.min_delta=-0.1"], "train.min_delta"),
+    (["train.min_delta=inf"], "train.min_delta"),
+    (["train.stop_metric=val_f1"], "train.stop_metric"),
+    (["train.stop_metric=test_cost"], "train.stop_metric"),
     (["train.nosuch=1"], "train.nosuch"),
     # tracking
     (["tracking.uri=foo://x"], "tracking.uri"),
@@ -161,6 +169,16 @@ def keys_of(schema, prefix):
     return out
 
 
+def test_an_early_stopping_message_names_key_value_and_what_is_allowed():
+    with pytest.raises(ConfigError) as e:
+        compose_checked("config", ["train.patience=0"], check_run_config)
+    assert str(e.value) == "train.patience=0: must be an integer in [1, 100000000] (or null)"
+    with pytest.raises(ConfigError) as e:
+        compose_checked("config", ["train.stop_metric=val_f1"], check_run_config)
+    assert str(e.value) == ("train.stop_metric='val_f1': must be one of None, val_cost, "
+                            "val_accuracy, val_balanced_accuracy, val_auc")
+
+
 def test_every_key_of_every_schema_has_a_bad_value_test():
     schemas = [(ModelSettings, "model."), (TrainSettings, "train."),
                (TrackingSchema, "tracking."), (CVSchema, "cv."), (SearchSchema, "search.")]
@@ -196,8 +214,11 @@ def test_data_options_belong_to_the_sets_that_use_them():
 def test_the_sweep_config_is_the_run_config_plus_search():
     run = compose_checked("config", ["data=digits", "train.seed=3"])
     sweep = compose_checked("sweep", ["data=digits", "train.seed=3"])
-    for group in ("data", "model", "train", "cv"):
+    for group in ("data", "model", "cv"):
         assert sweep[group] == run[group]
+    assert run.train.patience is None and sweep.train.patience == 10  # trials stop early
+    sweep.train.patience = None
+    assert sweep.train == run.train
     assert sweep.tracking.experiment == "digits-sweep"
     assert set(sweep) == set(run) | {"search"}
 

@@ -47,7 +47,8 @@ def test_stacked_and_lockstep_folds_agree(batch_size, wide):
                                 for k, n in (("X_train", data.X_train.shape[1]),
                                              ("X_val", data.X_val.shape[1]))})
     kwargs = {**asdict(ModelSettings([6, 4], "relu", "he")),
-              **asdict(TrainSettings(learning_rate=0.2, num_iterations=100, eval_every=25,
+              **asdict(TrainSettings(learning_rate=0.2, num_iterations=100, num_epochs=100,
+                                     eval_every=25 if batch_size is None else 125,  # 5 updates an epoch
                                      batch_size=batch_size, keep_prob=0.9, lambd=0.1,
                                      optimizer="momentum"))}
     seen = {m: [] for m in METHODS}
@@ -148,6 +149,15 @@ def test_cv_sweep_refits_once_and_its_trials_reproduce(tmp_path, npz_with_test):
     assert refit.data.params["data.val_fraction"] == "0.0"
     trials = [r for r in runs if "optuna.state" in r.data.tags]
     assert len(trials) == 4 and all("fold_1/val_cost" in r.data.metrics for r in trials)
+    # the trials stopped early (a sweep's default); the refit trains its trial's best length
+    assert all("early_stopping" in r.data.tags for r in trials)
+    (chosen,) = [r for r in trials
+                 if r.data.tags["optuna.trial_number"] == refit.data.tags["optuna.trial_number"]]
+    best_iteration = int(chosen.data.metrics["best_iteration"])
+    length = "num_iterations" if refit.data.params["train.batch_size"] == "None" else "num_epochs"
+    assert refit.data.params[f"train.{length}"] == str(best_iteration + 1)
+    assert refit.data.params["train.patience"] == "None"
+    assert "early_stopping" not in refit.data.tags
     run_id = re.search(r"dnn-reproduce (\w+)", proc.stdout).group(1)
     repro = run_cli("dnn-reproduce", run_id, cwd=tmp_path, env=env, check=0)
     assert "the cost curves agree" in repro.stdout
@@ -189,3 +199,41 @@ def test_refit_is_claimed_once_and_a_dead_launchers_claim_is_taken_over(tmp_path
     proc = run_cli("dnn-sweep", *args, "search.refit=true", cwd=tmp_path, env=env, check=0)
     assert f"refit of trial {best}" in proc.stdout and len(refit_runs()) == 1
     assert study.user_attrs["refit"]["run_id"] == refit_runs()[0].info.run_id
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_folds_stop_together_on_their_mean_and_keep_that_evaluation(method):
+    from dataclasses import asdict
+
+    from dnn import ModelSettings, TrainSettings
+    from dnn.data import load_dataset
+
+    data = load_dataset("digits", seed=0)
+    base = {**asdict(ModelSettings([16], "relu", "he")),
+            **asdict(TrainSettings(learning_rate=0.05, optimizer="adam", num_iterations=300,
+                                   eval_every=5))}
+    seen = []
+    cross_validate(data, base, 3, 1, 0, lambda i, c, mean, f: seen.append((i, mean)) if mean
+                   else None, method=method)
+    # the rule on the mean val_cost of the run to the end: patience 3, min_delta 0
+    best, best_i, stale, stop = None, None, 0, None
+    for i, mean in seen:
+        stale = 0 if best is None or mean["val_cost"] < best else stale + 1
+        if best is None or mean["val_cost"] < best:
+            best, best_i = mean["val_cost"], i
+        if stale >= 3:
+            stop = i
+            break
+    assert stop is not None and stop < 299
+    stopping = []
+    costs, finals, params, per_fold = cross_validate(
+        data, {**base, "patience": 3}, 3, 1, 0, lambda *a: False, method=method,
+        stopping=stopping)
+    assert len(costs) == stop + 1 and stopping[0].best_iteration == best_i
+    # each fold keeps its parameters of the best mean: a run to best_i + 1 ends with them
+    ref = cross_validate(data, {**base, "num_iterations": best_i + 1}, 3, 1, 0,
+                         lambda *a: False, method=method)
+    assert finals["val_cost"] == pytest.approx(best, rel=1e-12)
+    assert finals == pytest.approx(ref[1], rel=1e-12)
+    for k, v in ref[2].items():
+        np.testing.assert_array_equal(params[k], v)
