@@ -8,9 +8,10 @@ parameters the ones kept).
 """
 import copy
 
-# The validation metrics dnn.evaluate computes, and whether higher is better.
-STOP_METRICS = {"val_cost": False, "val_accuracy": True, "val_balanced_accuracy": True,
-                "val_auc": True}
+from dnn.metrics import SCORES
+
+# The validation scores dnn.evaluate computes (the score table), and whether higher is better.
+STOP_METRICS = {f"val_{name}": score.higher_is_better for name, score in SCORES.items()}
 
 
 class EarlyStopping:
