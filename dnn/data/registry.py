@@ -1,11 +1,24 @@
-"""load_dataset: one entry point from a data config (name + options) to split arrays."""
-from typing import NamedTuple, Optional
+"""The data-set registry DATASETS: each data set by name, with its settings (the options
+it takes, their defaults and ranges: the `data` group's schema) and its loader; and
+load_dataset, one entry point from a data config (name + options) to split arrays.
+
+The registry is the one table of data sets: the schemas and the config groups registered
+with Hydra (search.config.store, search.config.data) derive from it.
+"""
+from dataclasses import fields
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
 from dnn.data import files, synthetic
 from dnn.data.memory import check_fits
-from dnn.data.settings import settings_of
+from dnn.data.settings import (
+    CatSettings,
+    CirclesSettings,
+    GeneratedSettings,
+    NpzSettings,
+    TableSettings,
+)
 from dnn.data.split import one_hot, standardize as standardize_columns, train_val_split
 
 MAX_CLASSES = 1000  # labels are 0 .. n_classes - 1 with n_classes at most this
@@ -41,16 +54,48 @@ def _generated(fn):
     return load
 
 
-LOADERS = {
-    "planar": _generated(synthetic.planar),
-    "moons": _generated(synthetic.moons),
-    "circles": _generated(synthetic.circles),
-    "digits": _sklearn("load_digits"),
-    "breast_cancer": _sklearn("load_breast_cancer"),
-    "cat": lambda seed, dir: files.load_cat(dir),
-    "npz": lambda seed, path: (*files.load_npz(path), None),
+def _npz(seed, path):
+    if path is None:
+        raise files.DataError("data.path is not set: point it at your .npz file")
+    return (*files.load_npz(path), None)
+
+
+class Registered(NamedTuple):
+    """A data set: its settings class and its loader, called with settings.options() and
+    returning X (n_x, m), integer labels y (m,), X_test, y_test (or None) and the class
+    names (or None: "0", "1", ...)."""
+    settings: type
+    load: Callable
+
+
+DATASETS = {
+    "planar": Registered(GeneratedSettings, _generated(synthetic.planar)),
+    "moons": Registered(GeneratedSettings, _generated(synthetic.moons)),
+    "circles": Registered(CirclesSettings, _generated(synthetic.circles)),
+    "digits": Registered(TableSettings, _sklearn("load_digits")),
+    "breast_cancer": Registered(TableSettings, _sklearn("load_breast_cancer")),
+    "cat": Registered(CatSettings, lambda seed, dir: files.load_cat(dir)),
+    "npz": Registered(NpzSettings, _npz),
 }
-DATASETS = tuple(LOADERS)
+
+
+def settings_class(name):
+    """The settings class of data set `name` (None for a name not registered)."""
+    return DATASETS[name].settings if name in DATASETS else None
+
+
+def settings_of(name, **options):
+    """The settings of data set `name` with options set; ValueError names a bad name,
+    an option the set does not take, or a value out of range."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; allowed: {', '.join(DATASETS)}")
+    cls = DATASETS[name].settings
+    allowed = {f.name for f in fields(cls)} - {"name"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"data set {name} takes no option {unknown[0]!r}; its options: "
+                         f"{', '.join(sorted(allowed))}")
+    return cls(name=name, **options)
 
 
 def _n_classes(y, y_test, classes, source):
@@ -78,11 +123,8 @@ def load_dataset(name="moons", val_fraction=None, standardize=None, seed=None, *
     """
     given = {"val_fraction": val_fraction, "standardize": standardize, "seed": seed}
     settings = settings_of(name, **{k: v for k, v in given.items() if v is not None}, **options)
-    if name == "npz" and settings.path is None:
-        raise files.DataError("data.path is not set: point it at your .npz file")
-    X, y, X_test, y_test, classes = LOADERS[name](**settings.options())
-    source = settings.path if name == "npz" else settings.dir if name == "cat" else name
-    n_classes = _n_classes(y, y_test, classes, source)
+    X, y, X_test, y_test, classes = DATASETS[name].load(**settings.options())
+    n_classes = _n_classes(y, y_test, classes, settings.source())
     classes = classes or [str(c) for c in range(n_classes)]
     rows = 1 if n_classes <= 2 else n_classes
     n_y = y.size + (0 if y_test is None else y_test.size)

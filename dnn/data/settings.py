@@ -2,7 +2,8 @@
 
 Options are grouped by what uses them: every set takes the split options of DataSettings;
 only the generated sets take n_samples and noise (circles also factor); only cat takes a
-folder and only npz a file. The config schema of the `data` group is these classes.
+folder and only npz a file. The config schema of the `data` group is these classes; which
+data set takes which is the registry's (dnn.data.registry.DATASETS).
 """
 import math
 import numbers
@@ -54,6 +55,16 @@ class DataSettings:
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in ("name", "val_fraction", "standardize")}
 
+    def source(self):
+        """What error messages about the data name: the set, or its file or folder."""
+        return self.name
+
+    @classmethod
+    def base(cls):
+        """The name its YAML files extend (conf/data/*.yaml): base_generated for
+        GeneratedSettings, registered with Hydra by search.config.store."""
+        return "base_" + cls.__name__.removesuffix("Settings").lower()
+
 
 @dataclass
 class GeneratedSettings(DataSettings):
@@ -89,6 +100,9 @@ class CatSettings(DataSettings):
     """cat: the course's HDF5 files train_catvnoncat.h5 and test_catvnoncat.h5 in dir."""
     dir: Optional[str] = None
 
+    def source(self):
+        return self.dir
+
 
 @dataclass
 class NpzSettings(DataSettings):
@@ -96,27 +110,5 @@ class NpzSettings(DataSettings):
     path: Optional[str] = None
     standardize: bool = True
 
-
-SETTINGS = {
-    "planar": GeneratedSettings,
-    "moons": GeneratedSettings,
-    "circles": CirclesSettings,
-    "digits": TableSettings,
-    "breast_cancer": TableSettings,
-    "cat": CatSettings,
-    "npz": NpzSettings,
-}
-
-
-def settings_of(name, **options):
-    """The settings of data set `name` with options set; ValueError names a bad name,
-    an option the set does not take, or a value out of range."""
-    if name not in SETTINGS:
-        raise ValueError(f"unknown data set {name!r}; allowed: {', '.join(SETTINGS)}")
-    cls = SETTINGS[name]
-    allowed = {f.name for f in fields(cls)} - {"name"}
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise ValueError(f"data set {name} takes no option {unknown[0]!r}; its options: "
-                         f"{', '.join(sorted(allowed))}")
-    return cls(name=name, **options)
+    def source(self):
+        return self.path

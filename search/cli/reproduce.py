@@ -5,7 +5,7 @@ import tempfile
 
 from dnn import DivergenceError
 from dnn.data import DataError
-from dnn.data.settings import SETTINGS
+from dnn.data.registry import settings_class
 from search.cli.common import EXIT_FAILED, fail
 from search.config import (
     ConfigError,
@@ -68,7 +68,7 @@ def drop_legacy_data_keys(cfg):
     from dataclasses import fields
 
 
-    schema = SETTINGS.get(cfg.data.get("name"))
+    schema = settings_class(cfg.data.get("name"))
     if schema is not None:
         keys = {f.name for f in fields(schema)}
         for key in ("n_samples", "noise", "factor", "dir", "path"):

@@ -1,19 +1,20 @@
-"""The `data` group: its schema is dnn.data.settings, one class per kind of data set.
+"""The `data` group: its schema is the settings class of the data set named, from the
+data-set registry (dnn.data.registry.DATASETS; the classes in dnn.data.settings).
 
 Every set takes name, val_fraction, standardize and seed; generated sets also n_samples
 and noise (circles also factor); cat a folder (dir), npz a file (path).
 """
 from dataclasses import fields
 
-from dnn.data.settings import SETTINGS, settings_of
+from dnn.data.registry import DATASETS, settings_of
 from search.config.errors import ConfigError
 
 
 def data_schema(name):
     """The settings class of data set `name` (ConfigError naming the allowed sets)."""
-    if name not in SETTINGS:
-        raise ConfigError(f"data.name={name!r}: must be one of {', '.join(SETTINGS)}")
-    return SETTINGS[name]
+    if name not in DATASETS:
+        raise ConfigError(f"data.name={name!r}: must be one of {', '.join(DATASETS)}")
+    return DATASETS[name].settings
 
 
 def check_data(data):
@@ -21,7 +22,7 @@ def check_data(data):
     values = {f.name: data[f.name] for f in fields(data_schema(data["name"])) if f.name in data}
     extra = sorted(set(data) - set(values))
     if extra:
-        allowed = ", ".join(f.name for f in fields(SETTINGS[data["name"]]))
+        allowed = ", ".join(f.name for f in fields(data_schema(data["name"])))
         raise ConfigError(f"data.{extra[0]}={data[extra[0]]!r}: data set {data['name']} takes "
                           f"no option {extra[0]!r}; its keys: {allowed}")
     try:

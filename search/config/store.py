@@ -2,21 +2,16 @@
 types are checked while Hydra composes, and a YAML file carries only what differs."""
 from hydra.core.config_store import ConfigStore
 
-from dnn.data.settings import (
-    CatSettings,
-    CirclesSettings,
-    GeneratedSettings,
-    NpzSettings,
-    TableSettings,
-)
+from dnn.data.registry import DATASETS
 from search.config.cv import CVSchema
 from search.config.model import ModelSchema
 from search.config.search import SearchSchema
 from search.config.tracking import TrackingSchema
 from search.config.train import TrainSchema
 
-DATA_BASES = {"base_generated": GeneratedSettings, "base_circles": CirclesSettings,
-              "base_table": TableSettings, "base_cat": CatSettings, "base_npz": NpzSettings}
+# The data group's bases: each settings class of the data-set registry, under its base()
+# name (base_generated, ...), which a data set's conf/data/NAME.yaml extends.
+DATA_BASES = {entry.settings.base(): entry.settings for entry in DATASETS.values()}
 
 
 def register():

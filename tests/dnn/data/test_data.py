@@ -12,6 +12,10 @@ from dnn.data import (
     stratified_folds,
     train_val_split,
 )
+from dnn.data.registry import DATASETS
+
+# The registered sets that need no file (their settings name no file or folder).
+BUILTIN = [name for name, entry in DATASETS.items() if entry.settings(name=name).source() == name]
 
 
 def test_planar_is_the_course_flower():
@@ -24,7 +28,11 @@ def test_planar_is_the_course_flower():
     np.testing.assert_array_equal(X[:, :200], np.vstack([r * np.sin(t), r * np.cos(t)]))
 
 
-@pytest.mark.parametrize("name", ["planar", "moons", "circles", "digits", "breast_cancer"])
+def test_the_builtin_sets_are_the_registered_sets_but_files():
+    assert BUILTIN == ["planar", "moons", "circles", "digits", "breast_cancer"]
+
+
+@pytest.mark.parametrize("name", BUILTIN)
 def test_builtin_sets_load_as_columns(name):
     d = load_dataset(name, val_fraction=0.25, standardize=True, seed=3)
     m_train, m_val = d.X_train.shape[1], d.X_val.shape[1]

@@ -6,7 +6,7 @@ from dataclasses import fields, is_dataclass
 import pytest
 from omegaconf import OmegaConf
 
-from dnn.data.settings import SETTINGS
+from dnn.data.registry import DATASETS
 from dnn.metrics import SCORES
 from dnn.settings import ModelSettings, TrainSettings
 from search.config import ConfigError, check_run_config
@@ -182,7 +182,7 @@ def test_an_early_stopping_message_names_key_value_and_what_is_allowed():
 def test_every_key_of_every_schema_has_a_bad_value_test():
     schemas = [(ModelSettings, "model."), (TrainSettings, "train."),
                (TrackingSchema, "tracking."), (CVSchema, "cv."), (SearchSchema, "search.")]
-    schemas += [(cls, "data.") for cls in set(SETTINGS.values())]
+    schemas += [(entry.settings, "data.") for entry in DATASETS.values()]
     tested = {key for _, key in BAD + BAD_SEARCH}
     tested |= {"search.sampler", "search.pruner"}  # their options: by Optuna's signatures
     missing = sorted({k for cls, p in schemas for k in keys_of(cls, p)} - tested)
