@@ -10,6 +10,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_var] = "1"
 
+# The suite passes whatever MLflow settings the user has exported (MLFLOW_TRACKING_URI to a
+# shared server, credentials, ...): none reaches a test or a command it starts. A test that
+# wants one sets its own (monkeypatch.setenv, or run_cli's env).
+for _var in [v for v in os.environ if v.startswith("MLFLOW_")]:
+    del os.environ[_var]
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

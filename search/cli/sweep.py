@@ -35,7 +35,8 @@ def sweep_task(cfg):
         if cfg.search.narrow_from:
             cfg, dims = narrowed(cfg, dims)
         load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
-        check_reachable(tracking_uri(cfg.tracking))  # before the study is created
+        cfg.tracking.uri = tracking_uri(cfg.tracking)  # the runs record the store they went to
+        check_reachable(cfg.tracking.uri)  # before the study is created
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
     print(f"study {cfg.search.study_name!r}: opening it and the MLflow store"

@@ -30,6 +30,7 @@ def train_task(cfg):
         check_run_config(cfg)
     except ConfigError as e:
         fail(f"invalid config: {e}")
+    cfg.tracking.uri = tracking_uri(cfg.tracking)  # the run records the store it went to
     hydra = HydraConfig.get()
     overrides = list(hydra.overrides.task)
     multirun = hydra.mode == RunMode.MULTIRUN

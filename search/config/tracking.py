@@ -1,4 +1,6 @@
-"""The `tracking` group: where runs are recorded (MLFLOW_TRACKING_URI, when set, wins)."""
+"""The `tracking` group: where runs are recorded. The store is tracking.uri when given (on
+the command line or in a config), else MLFLOW_TRACKING_URI when set, else the local store:
+an explicit setting beats the environment, which beats the default."""
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -11,9 +13,13 @@ from search.config.rules import Flag, Integer, Positive, Text, check_rules
 from search.secrets import mask
 
 
+LOCAL_STORE = "sqlite:///mlruns/mlflow.db"  # in the working directory
+ENV = "MLFLOW_TRACKING_URI"
+
+
 @dataclass
 class TrackingSchema:
-    uri: str = "sqlite:///mlruns/mlflow.db"
+    uri: Optional[str] = None   # null: $MLFLOW_TRACKING_URI when set, else LOCAL_STORE
     artifact_root: Optional[str] = "mlruns/artifacts"  # used only for the local sqlite store
     experiment: str = "dnnsweep"
     log_every: int = 1          # log train_cost every k-th iteration (thins very long curves)
@@ -23,7 +29,7 @@ class TrackingSchema:
     #                                 version of it and the alias "champion" moves to it
 
 
-RULES = {"uri": Text(), "artifact_root": Text(optional=True), "experiment": Text(),
+RULES = {"uri": Text(optional=True), "artifact_root": Text(optional=True), "experiment": Text(),
          "log_every": Integer(), "flush_seconds": Positive(high=86400), "log_model": Flag(),
          "register": Text(optional=True)}
 
@@ -44,23 +50,33 @@ def check_uri(key, uri):
                           "a file path")
 
 
+def store_uri(tracking):
+    """The store a tracking group names: tracking.uri, else MLFLOW_TRACKING_URI, else the
+    local store (an empty variable counts as unset)."""
+    return tracking.uri or os.environ.get(ENV) or LOCAL_STORE
+
+
+def check_store(uri, key):
+    """check_uri on the store given as `key`, or on MLFLOW_TRACKING_URI when none is."""
+    if uri:
+        check_uri(key, uri)
+    elif os.environ.get(ENV):
+        check_uri(ENV, os.environ[ENV])
+
+
 def check_tracking(tracking):
-    """The group's ranges, and the store MLflow will use (MLFLOW_TRACKING_URI wins)."""
+    """The group's ranges, and the store MLflow will use."""
     tracking = dict(tracking) if OmegaConf.is_config(tracking) else tracking
     check_rules(tracking, RULES, "tracking")
-    check_uri("tracking.uri", tracking["uri"])
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        check_uri("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
+    check_store(tracking["uri"], "tracking.uri")
 
 
-def default_tracking(uri=None):
-    """The default tracking group, with uri from the argument or the environment
-    (MLFLOW_TRACKING_URI) when given: for commands that are not Hydra apps. ConfigError
+def default_tracking(uri=None, key="--tracking-uri"):
+    """The default tracking group, with uri from the argument (a command's option `key`)
+    when given, else as store_uri says: for commands that are not Hydra apps. ConfigError
     for a store scheme MLflow does not know."""
+    check_store(uri, key)
     tracking = OmegaConf.structured(TrackingSchema)
-    if uri:
-        check_uri("--tracking-uri", uri)
-    elif os.environ.get("MLFLOW_TRACKING_URI"):
-        check_uri("MLFLOW_TRACKING_URI", os.environ["MLFLOW_TRACKING_URI"])
-    tracking.uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or tracking.uri
+    tracking.uri = uri
+    tracking.uri = store_uri(tracking)
     return tracking

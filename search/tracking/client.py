@@ -9,14 +9,15 @@ import time
 from pathlib import Path
 
 from search.config import ConfigError
+from search.config.tracking import store_uri
 from search.secrets import mask
 from search.storage.urls import sqlite_path
 from search.tracking.sqlite_store import open_local_store
 
 
 def tracking_uri(cfg_tracking):
-    """MLFLOW_TRACKING_URI when set (MLflow's convention), else tracking.uri."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or cfg_tracking.uri
+    """tracking.uri when given, else MLFLOW_TRACKING_URI when set, else the local store."""
+    return store_uri(cfg_tracking)
 
 
 REACHABLE_TIMEOUT = 10.0  # seconds for a tracking server to answer its health check
