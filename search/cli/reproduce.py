@@ -29,10 +29,14 @@ def parse_args(argv):
                     "(exit 0 when they agree on every common iteration).")
     p.add_argument("run_id", help="the MLflow run to reproduce")
     p.add_argument("overrides", nargs="*",
-                   help="key=value changes on top of the stored config, e.g. train.num_iterations=5000")
+                   help="key=value changes on top of the stored config, e.g. "
+                        "train.num_iterations=5000; tracking.register=NAME registers the new "
+                        "run's model (the stored run's registration is not repeated)")
     p.add_argument("--config-only", action="store_true", help="print the stored config and exit")
-    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, else the "
-                                          "local store sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", help="the MLflow store of the run, where the new run goes "
+                                          "too (the same as the override tracking.uri=URI; "
+                                          "default: $MLFLOW_TRACKING_URI, else the local store "
+                                          "sqlite:///mlruns/mlflow.db)")
     p.add_argument("--tolerance", type=float, default=TOLERANCE,
                    help="largest absolute cost difference still counted as agreement (default 0)")
     return p.parse_args(argv)
@@ -91,6 +95,34 @@ def apply_overrides(cfg, overrides):
     return cfg
 
 
+def given(overrides, key):
+    """The raw value of the override key=value, or None when not given."""
+    return next((item.split("=", 1)[1] for item in overrides
+                 if item.split("=", 1)[0] == key and "=" in item), None)
+
+
+def store_option(args):
+    """(the store named on the command line, the option naming it): --tracking-uri, else
+    the override tracking.uri=URI; (None, ...) when neither is given."""
+    if args.tracking_uri:
+        return args.tracking_uri, "--tracking-uri"
+    return given(args.overrides, "tracking.uri"), "tracking.uri"
+
+
+def keep_registry(cfg, overrides):
+    """Reproducing touches the model registry only when asked (tracking.register=NAME on
+    the command line): the stored run's own registration would move that model's champion
+    alias to the reproduction. Returns the note to print when one was dropped."""
+    from omegaconf import OmegaConf
+
+    stored = OmegaConf.select(cfg, "tracking.register")
+    if given(overrides, "tracking.register") is not None or not stored:
+        return None
+    cfg.tracking.register = None
+    return (f"note: the run registered its model as {stored!r}; the reproduction is not "
+            f"registered (add tracking.register={stored} to register it)")
+
+
 def compare(old, new):
     """Largest absolute difference over the iterations both curves have, and their count."""
     old = dict(old)
@@ -104,16 +136,19 @@ def main(argv=None):
 
 
     try:
-        tracking = default_tracking(args.tracking_uri)
+        tracking = default_tracking(*store_option(args))
         client, run = open_run(tracking, args.run_id)
         cfg = apply_overrides(stored_config(client, args.run_id), args.overrides)
         check_no_interpolations(cfg)  # an override is data too
         check_run_config(cfg)
     except (LookupError, ConfigError) as e:
         fail(str(e))
+    note = keep_registry(cfg, args.overrides)
     if args.config_only:
         print(mask(OmegaConf.to_yaml(cfg)), end="")
         return 0
+    if note:
+        print(note, file=sys.stderr)
     cfg.tracking.uri = tracking.uri
     experiment = client.get_experiment(run.info.experiment_id).name
     return retrain(cfg, args, client, run, experiment, metric_history)

@@ -11,7 +11,7 @@ from pathlib import Path
 from search.config import ConfigError
 from search.config.tracking import store_uri
 from search.secrets import mask
-from search.storage.urls import sqlite_path
+from search.storage.urls import parse, sqlite_path
 from search.tracking.sqlite_store import open_local_store
 
 
@@ -84,6 +84,15 @@ def quiet_libraries():
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
+def absolute(uri):
+    """A sqlite URL with its file made absolute (others as they are): MLflow keeps one store
+    per URI string in a process, and a relative one would stay on the first folder's file."""
+    path = sqlite_path(uri)
+    if not path or os.path.isabs(path):
+        return uri
+    return parse(uri).set(database=os.path.abspath(path)).render_as_string(hide_password=False)
+
+
 def client_for(cfg_tracking):
     """An MlflowClient on the configured store; creates the local store's folder."""
     # Progress bars for millisecond copies of artifacts only clutter the run's output.
@@ -96,7 +105,7 @@ def client_for(cfg_tracking):
     from mlflow import MlflowClient
 
     freeze_imported_heap()
-    uri = tracking_uri(cfg_tracking)
+    uri = absolute(tracking_uri(cfg_tracking))
     # Logging a model and registering it go through MLflow's process-wide URI.
     mlflow.set_tracking_uri(uri)
     if not sqlite_path(uri):
@@ -149,15 +158,26 @@ def runs_url(base_url, experiment_id):
     return f"{base_url.rstrip('/')}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
 
 
+POINT_ELSEWHERE = "point at the store with tracking.uri=URI or MLFLOW_TRACKING_URI"
+
+
 def open_run(cfg_tracking, run_id):
-    """(client, run) of an existing run; raises LookupError for an unknown id."""
+    """(client, run) of an existing run; raises LookupError for an unknown id. Reads only:
+    a local store that does not exist is not created by looking for a run in it."""
     from mlflow.exceptions import MlflowException
 
+    uri = tracking_uri(cfg_tracking)
+    path = sqlite_path(uri)
+    where = f"{mask(uri)} ({os.path.abspath(path)})" if path else mask(uri)
+    if path and not os.path.isfile(path):
+        raise LookupError(f"no MLflow store at {where}, looking for run {run_id!r}: run the "
+                          f"command in the folder the run was made in, or {POINT_ELSEWHERE}")
     client = client_for(cfg_tracking)
     try:
         return client, client.get_run(run_id)
     except MlflowException:
-        raise LookupError(f"no MLflow run {run_id!r} at {mask(tracking_uri(cfg_tracking))}") from None
+        raise LookupError(f"no MLflow run {run_id!r} at {where}; if it was recorded in "
+                          f"another store, {POINT_ELSEWHERE}") from None
 
 
 def metric_history(client, run_id, key):
