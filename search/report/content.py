@@ -1,5 +1,13 @@
-"""What a study's report says: importances, where the good trials are, the narrowed
-study to run next, the data it ran on. Plain values for search/tracking/study_report."""
+"""What a study's report says, one function per section of report.html: the verdict, the
+data it ran on, the best trials, importances, where the good trials are and the narrowed
+study to run next. Plain values for the template (search/report/templates/report.html.j2),
+which page.py renders.
+
+A new section: one function here marked @section, returning the values it shows, and one
+block in the template that shows them."""
+from dataclasses import dataclass
+from functools import cached_property
+
 import optuna
 
 from search import links
@@ -95,21 +103,89 @@ def best_rows(top, metrics, k=5):
                        (links.trial_run_id(t) or "-")) for t in top[:k]]]
 
 
-def report_content(study, cfg, dims, base_overrides, verdict=None):
-    """Everything report.html shows, as plain values."""
-    metrics = as_list(cfg.search.metric)
-    found = importances(study)
-    top_all = ranked(study)
-    content = {"title": f"Study {study.study_name}", "metric": metrics[0],
-               "evaluator": EVALUATOR, "importances": found,
-               "color_by": color_by(cfg.search, dims, found), "verdict": verdict,
-               "data": data_rows(study, cfg), "best": best_rows(top_all, metrics)}
+# -- the sections: one function each, in any order (the template places them) ------------------
+
+SECTIONS = []
+
+
+def section(fn):
+    """Register fn(facts) -> {template name: value} as a section of report.html; an empty
+    dict (or falsy values) leaves its block out of the page."""
+    SECTIONS.append(fn)
+    return fn
+
+
+@dataclass
+class Facts:
+    """What the sections read: the study, its config and space, and a few things worked
+    out once for all of them."""
+    study: optuna.Study
+    cfg: object
+    dims: dict
+    base_overrides: list
+    verdict_lines: list = None
+
+    @cached_property
+    def metrics(self):
+        return as_list(self.cfg.search.metric)
+
+    @cached_property
+    def ranked(self):
+        return ranked(self.study)
+
+    @cached_property
+    def importances(self):
+        return importances(self.study)
+
+
+@section
+def heading(facts):
+    return {"title": f"Study {facts.study.study_name}", "metric": facts.metrics[0]}
+
+
+@section
+def verdict_and_baselines(facts):
+    return {"verdict": facts.verdict_lines}
+
+
+@section
+def data_set(facts):
+    return {"data": data_rows(facts.study, facts.cfg)}
+
+
+@section
+def best_trials(facts):
+    return {"best": best_rows(facts.ranked, facts.metrics)}
+
+
+@section
+def cost_curves(facts):
+    return {"color_by": color_by(facts.cfg.search, facts.dims, facts.importances)}
+
+
+@section
+def what_mattered(facts):
+    return {"importances": facts.importances, "evaluator": EVALUATOR}
+
+
+@section
+def good_region(facts):
+    """Where the good trials are, and the narrowed study to run next."""
     try:
-        top = narrow.top_trials(top_all, study.directions[0], cfg.search.narrow.top)
+        top = narrow.top_trials(facts.ranked, facts.study.directions[0],
+                                facts.cfg.search.narrow.top)
     except ConfigError:
-        return content  # fewer than 3 complete trials: nothing to narrow yet
-    rows = narrow.span_rows(dims, top)
-    content.update(spans=rows, sentences=sentences(rows),
-                   top_label=f"{len(top)} of {len(top_all)} complete trials",
-                   command=narrowed_command(cfg, base_overrides))
+        return {}  # fewer than 3 complete trials: nothing to narrow yet
+    rows = narrow.span_rows(facts.dims, top)
+    return {"spans": rows, "sentences": sentences(rows),
+            "top_label": f"{len(top)} of {len(facts.ranked)} complete trials",
+            "command": narrowed_command(facts.cfg, facts.base_overrides)}
+
+
+def report_content(study, cfg, dims, base_overrides, verdict=None):
+    """Everything report.html shows, as plain values: the sections' dicts merged."""
+    facts = Facts(study, cfg, dims, base_overrides, verdict)
+    content = {}
+    for fn in SECTIONS:
+        content.update(fn(facts))
     return content

@@ -16,7 +16,8 @@ def test_installed_package_finds_its_configs_from_any_directory(tmp_path):
     (wheel,) = wheels.glob("dnnsweep-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"search/conf/config.yaml", "search/conf/sweep.yaml",
-            "search/conf/search/sampler/tpe.yaml", "search/conf/experiment/course_deep.yaml"} <= names
+            "search/conf/search/sampler/tpe.yaml", "search/conf/experiment/course_deep.yaml",
+            "search/report/templates/report.html.j2"} <= names
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
                     str(site), str(wheel)], check=True, capture_output=True)
@@ -33,3 +34,10 @@ def test_installed_package_finds_its_configs_from_any_directory(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode == 0, out.stderr
         assert "learning_rate: 0.0075" in out.stdout
+    # the report page's template travels as package data too
+    code = ("import search.report.page as p; assert p.__file__.startswith(" + repr(str(site)) +
+            "); print(p.render({'title': 'Study <s>'}, []))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "<h1>Study &lt;s&gt;</h1>" in out.stdout

@@ -11,7 +11,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from search.config import ConfigError, conf_dir
 from search.report.content import report_content
-from search.report.page import log_study_report
+from search.report.page import log_study_report, render
 from search.study.study import check_sweep_config
 
 
@@ -79,3 +79,36 @@ def test_color_by_a_layers_dimension_colours_by_its_depth(tmp_path):
     check_sweep_config(cfg)
     from search.report.content import color_by
     assert color_by(cfg.search, check_sweep_config(cfg), {}) == "model.hidden_units.depth"
+
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+def test_hostile_names_are_text_on_the_page(tmp_path):
+    """A study, parameter or metric name, a data value or a command with markup in it is
+    shown as text: the template escapes every value."""
+    png = tmp_path / 'fig"><b onclick=alert(1)>.png'
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    content = {"title": f"Study {HOSTILE}", "metric": HOSTILE, "evaluator": HOSTILE,
+               "verdict": [HOSTILE], "data": [("data set", HOSTILE)],
+               "best": [("trial", HOSTILE), (0, HOSTILE)], "importances": {HOSTILE: 0.5},
+               "spans": [(HOSTILE, "0-1", "0-1")], "sentences": [HOSTILE], "top_label": HOSTILE,
+               "command": f"dnn-sweep search.narrow_from='{HOSTILE}'"}
+    page = render(content, [png])
+    assert "<script" not in page and page.count("<img") == 1
+    assert page.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") == 13  # each value; the title twice
+    assert 'alt="fig&#34;&gt;&lt;b onclick=alert(1)&gt;"' in page and "<b " not in page
+
+
+def test_a_hostile_study_name_from_the_store_is_escaped(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = compose_sweep(tmp_path)
+    dims = check_sweep_config(cfg)
+    study = optuna.create_study(study_name=HOSTILE)
+    study.add_trial(optuna.trial.create_trial(
+        value=0.5, params={"train.learning_rate": 0.01},
+        distributions={"train.learning_rate": optuna.distributions.FloatDistribution(
+            1e-3, 1.0, log=True)}))
+    page = render(report_content(study, cfg, dims, []), [])
+    assert "<script" not in page
+    assert "<h1>Study &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</h1>" in page
