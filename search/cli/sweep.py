@@ -12,6 +12,7 @@ from search.storage.diskfull import DiskFull
 from search.storage.urls import sqlite_path
 from search.study.narrow_from import prepare, space_yaml
 from search.study.study import base_run_config, check_sweep_config, quiet_optuna
+from search.sweep.engines import check_engine
 from search.sweep.launcher import sweep
 from search.tracking.client import check_reachable, tracking_uri
 
@@ -37,6 +38,7 @@ def sweep_task(cfg):
         load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
         cfg.tracking.uri = tracking_uri(cfg.tracking)  # the runs record the store they went to
         check_reachable(cfg.tracking.uri)  # before the study is created
+        check_engine(cfg.search.launcher)  # an engine installed, a scheduler that answers
     except (ConfigError, DataError, ValueError) as e:
         fail(str(e))
     print(f"study {cfg.search.study_name!r}: opening it and the MLflow store"
@@ -51,6 +53,9 @@ def sweep_task(cfg):
         fail(str(e), EXIT_FAILED)
     if outcome.note:  # nothing to run
         say(outcome.note)
+        return
+    if outcome.submitted:
+        say(submitted_lines(cfg, outcome))
         return
     for note in outcome.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -67,6 +72,16 @@ def sweep_task(cfg):
                  EXIT_FAILED)
         fail(f"no trial completed within search.timeout={cfg.search.timeout} s: raise it, "
              "or make the trials shorter", EXIT_FAILED)
+
+
+def submitted_lines(cfg, outcome):
+    """Where the workers run on, and the command that follows and closes the study."""
+    given = [o for o in HydraConfig.get().overrides.task
+             if not o.lstrip("+~").startswith(("search/launcher", "search.launcher."))]
+    follow = " ".join(["dnn-sweep", *given, "search/launcher=follow"])
+    return (f"submitted: {outcome.submitted} work on study {outcome.study.study_name!r} "
+            f"without this command (MLflow parent run {outcome.parent_run_id}).\n"
+            f"follow it, and close it once they end (refit, verdict, report):\n  {follow}")
 
 
 def narrowed(cfg, dims):

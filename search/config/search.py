@@ -9,9 +9,11 @@ from omegaconf import OmegaConf
 from dnn.metrics import SCORES
 from search.config.cv import CVSchema, check_cv
 from search.config.errors import ConfigError
+from search.config.launcher import check_launcher
 from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
 
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
+MAX_LAUNCHED = 1024  # workers a cluster engine starts (search/launcher: slurm, dask)
 DIRECTIONS = ("minimize", "maximize")
 EXTRA_METRICS = ("n_parameters", "train_seconds")
 # The scores a study can select on: every score of the score table on the validation split,
@@ -51,7 +53,8 @@ class SearchSchema:
     #                                journal file path; or an RDB URL (postgresql+psycopg2://...)
     n_trials: int = 60             # finished trials (complete + pruned + failed) to reach
     timeout: Optional[float] = None  # seconds of wall time for this invocation (null: none)
-    workers: int = 2               # worker processes on this machine
+    workers: int = 2               # workers: processes on this machine, or tasks the
+    #                                launcher (search/launcher) starts on a cluster
     metric: Any = "val_cost"       # or val_accuracy, val_balanced_accuracy, val_auc (ROC AUC),
     #                                train_accuracy, n_parameters, train_seconds; or a list, for
     #                                several objectives (with as many directions)
@@ -78,11 +81,12 @@ class SearchSchema:
     sampler: Any = None            # search/sampler: an optuna.samplers class and its options
     pruner: Any = None             # search/pruner: an optuna.pruners class and its options
     space: Any = None              # search/space: the dimensions (search.config.space)
+    launcher: Any = None           # search/launcher: where the workers run (search.config.launcher)
 
 
 RULES = {
     "study_name": Text(), "storage": Text(optional=True), "n_trials": Integer(1, 10**6),
-    "timeout": Positive(optional=True), "workers": Integer(1, MAX_WORKERS), "seed": SEED,
+    "timeout": Positive(optional=True), "workers": Integer(1, MAX_LAUNCHED), "seed": SEED,
     "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
     "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
     "register": Text(optional=True),
@@ -102,6 +106,11 @@ def check_search(search):
     check_rules(search, RULES, "search")
     check_cv(search["cv"], "search.cv")
     check_rules(search["confirm"], CONFIRM_RULES, "search.confirm")
+    launcher = check_launcher(search["launcher"] or {"name": "local"})
+    if launcher["name"] == "local" and search["workers"] > MAX_WORKERS:
+        raise ConfigError(f"search.workers={search['workers']}: must be at most {MAX_WORKERS} "
+                          "processes on this machine (search/launcher=local); a cluster "
+                          f"launcher (search/launcher=slurm or dask) starts up to {MAX_LAUNCHED}")
     if search["grace_period"] <= search["heartbeat_interval"]:
         raise ConfigError(f"search.grace_period={search['grace_period']}: must be greater than "
                           f"search.heartbeat_interval={search['heartbeat_interval']}")

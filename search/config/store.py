@@ -4,6 +4,7 @@ from hydra.core.config_store import ConfigStore
 
 from dnn.data.registry import DATASETS
 from search.config.cv import CVSchema
+from search.config.launcher import BASES as LAUNCHER_BASES
 from search.config.model import ModelSchema
 from search.config.search import SearchSchema
 from search.config.tracking import TrackingSchema
@@ -24,3 +25,5 @@ def register():
     cs.store(group="tracking", name="local", node=TrackingSchema)
     cs.store(group="cv", name="default", node=CVSchema)
     cs.store(group="search", name="base_search", node=SearchSchema)
+    for name, schema in LAUNCHER_BASES.items():
+        cs.store(group="search/launcher", name=name, node=schema)

@@ -1,11 +1,8 @@
 """A sweep on this machine: open the study and its parent run, start the workers, show
 progress, and close the study: refit, parent run, and the StudyOutcome the CLI reports."""
-import multiprocessing
 import os
-import signal
 import threading
 import time
-from multiprocessing.connection import wait as wait_any
 
 import optuna
 from omegaconf import OmegaConf
@@ -36,18 +33,14 @@ from search.study.study import (
     trained_finished,
 )
 from search.sweep.finish import finish
+from search.sweep.engines import start_pool
 from search.sweep.outcome import StudyOutcome
-from search.sweep.worker import DISK_FULL_EXIT, STOP, stop_on_signals, worker_entry, worker_loop
+from search.sweep.worker import STOP, stop_on_signals, worker_loop
 from search.tracking.client import browse_hint, client_for, set_run_tags, tracking_uri
 from search.tracking.runs import ensure_parent_run
 from search.tracking.settings_log import log_changed_settings
 
 RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
-
-
-def blas_threads(workers):
-    """BLAS threads per worker so that workers x threads fits the cores."""
-    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def progress_line(study, metrics):
@@ -82,64 +75,51 @@ def watch(study, metrics, total, stop, cfg=None):
     bar.close()
 
 
-def start_workers(cfg, dims, base_overrides, deadline):
-    """Spawn search.workers worker processes (none for one worker: it runs in this one)."""
-    n = cfg.search.workers
-    if n == 1:
-        return []
-    ctx = multiprocessing.get_context("spawn")
-    cfg_yaml = OmegaConf.to_container(cfg, resolve=True)
-    threads = blas_threads(n)
-    procs = [ctx.Process(target=worker_entry, args=(cfg_yaml, dims, base_overrides, deadline,
-                                                     threads, i), name=f"worker-{i}")
-             for i in range(n)]
-    for p in procs:
-        p.start()
-    return procs
-
-
-def stop_workers(procs):
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    for p in procs:
-        p.join(timeout=30)
-
-
-def run_workers(cfg, dims, base_overrides, deadline, procs):
-    """Run the one in-process worker, or wait for the spawned ones; KeyboardInterrupt once
-    a stop was asked for (Ctrl-C or SIGTERM)."""
-    if not procs:
-        try:
-            worker_loop(cfg, dims, base_overrides, deadline)
-        except DiskFull:
-            raise DiskFull(fullest(store_paths(cfg))) from None
+def run_workers(cfg, dims, base_overrides, deadline, pool):
+    """Run the one in-process worker, or wait for the pool's workers; KeyboardInterrupt
+    once a stop was asked for (Ctrl-C or SIGTERM)."""
+    if pool is None:
+        if cfg.search.launcher.name == "follow":
+            follow(cfg, dims)
+        else:
+            try:
+                worker_loop(cfg, dims, base_overrides, deadline)
+            except DiskFull:
+                raise DiskFull(fullest(store_paths(cfg))) from None
         if STOP.is_set():  # stopped between two trials
             raise KeyboardInterrupt
         return
     forwarded = None
-    while True:
-        # is_alive() reaps a worker that died (kill -9) at once: a zombie's pid still
-        # looks alive, and its trial would not be recovered until it is joined.
-        alive = [p for p in procs if p.is_alive()]
-        if not alive:
-            break
-        if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+    while pool.running():
+        if pool.disk_full():
             STOP.set()  # no space for a store: stop the others, say it once
         if STOP.is_set() and forwarded is None:
-            for p in alive:  # Ctrl-C reached them too; SIGTERM covers a kill of this process
-                os.kill(p.pid, signal.SIGTERM)
+            pool.stop()
             forwarded = time.monotonic()
         if forwarded is not None and time.monotonic() - forwarded > 60:
-            for p in alive:  # stuck: its trial is failed later as the trial of a dead worker
-                p.kill()
-                p.join(timeout=5)
+            pool.kill()  # stuck: their trials are failed later as dead workers' trials
             break
-        wait_any([p.sentinel for p in alive], timeout=1.0)
-    if any(p.exitcode == DISK_FULL_EXIT for p in procs):
+        pool.wait(1.0)
+    if pool.disk_full():
         raise DiskFull(fullest(store_paths(cfg)))
     if STOP.is_set():
         raise KeyboardInterrupt
+
+
+def follow(cfg, dims):
+    """search/launcher=follow: no workers here; wait until the study has its total (or
+    stops under search.patience), or until none of its trials runs any more."""
+    search = cfg.search
+    study = open_study(cfg, dims)
+    idle_since = None
+    while not STOP.wait(cfg.search.launcher.poll_seconds):
+        recover_dead_trials(study, cfg)
+        if trained_finished(study) >= search.n_trials or stop_reason(study, search):
+            return
+        running = counts(study)[optuna.trial.TrialState.RUNNING]
+        idle_since = None if running else (idle_since or time.monotonic())
+        if idle_since and time.monotonic() - idle_since > 3 * search.grace_period:
+            return  # no worker is left: the study ends incomplete, a sweep goes on with it
 
 
 def store_paths(cfg):
@@ -260,14 +240,15 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
     # store only once the parent run exists, so a new store is created by this process alone.
-    procs = start_workers(cfg, dims, base_overrides, deadline)
+    pool = start_pool(cfg, dims, base_overrides, deadline)
     try:
         settings = {**study_settings(cfg),
                     **split_params(data, search.cv.folds, search.cv.repeats, cfg.data.seed)}
         parent = ensure_parent_run(cfg.tracking, cfg.tracking.experiment, study, settings,
                                    ask_lock(search.storage))
     except BaseException:
-        stop_workers(procs)
+        if pool is not None:
+            pool.close()
         raise
     if search.narrow_from:
         mark_narrowed(cfg, parent, dims)
@@ -281,10 +262,13 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     watcher.start()
     interrupted = False
     try:
-        run_workers(cfg, dims, base_overrides, deadline, procs)
+        if pool is not None and not getattr(cfg.search.launcher, "wait", True):
+            pool.leave()
+            return submitted(cfg, study, metrics, parent, pool)
+        run_workers(cfg, dims, base_overrides, deadline, pool)
         recover_dead_trials(study, cfg)
-        if started(study) < search.n_trials and (deadline is None or time.time() < deadline) \
-                and not stop_reason(study, search):
+        if search.launcher.name != "follow" and started(study) < search.n_trials \
+                and (deadline is None or time.time() < deadline) and not stop_reason(study, search):
             # a worker died after the others had finished: run its retried trial here
             worker_loop(cfg, dims, base_overrides, deadline)
         if STOP.is_set():
@@ -294,6 +278,8 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     finally:
         stop.set()
         watcher.join(timeout=10)
+        if pool is not None and getattr(cfg.search.launcher, "wait", True):
+            pool.close()
     recover_dead_trials(study, cfg)
     status, stopped = end_status(study, search, interrupted, deadline)
     outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=status,
@@ -302,3 +288,12 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
                            browse=browse_hint(cfg.tracking, parent))
     finish(cfg, study, dims, base_overrides, parent, outcome, plotter, say)
     return outcome
+
+
+def submitted(cfg, study, metrics, parent, pool):
+    """search.launcher.wait=false: the workers run on without this command; the outcome
+    says where (the CLI prints how to follow and close the study later)."""
+    return StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=None,
+                        stopped="submitted", experiment=cfg.tracking.experiment,
+                        tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
+                        browse=browse_hint(cfg.tracking, parent), submitted=pool.where)

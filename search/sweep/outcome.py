@@ -14,7 +14,8 @@ class StudyOutcome:
     """The end of one sweep invocation. status is the parent run's (FINISHED, KILLED, or
     None when left RUNNING for another launcher); stopped says why it ended: n_trials
     (the total was reached), timeout (search.timeout ran out), patience (stalled),
-    interrupted (Ctrl-C, SIGTERM), running_elsewhere, incomplete (workers ended early), or
+    interrupted (Ctrl-C, SIGTERM), running_elsewhere, incomplete (workers ended early),
+    submitted (search.launcher.wait=false: the workers run on; submitted says where), or
     nothing_to_run (note says why; nothing was trained)."""
 
     study: optuna.Study
@@ -34,6 +35,7 @@ class StudyOutcome:
     data_summary: object = None                     # search.run.metrics.DataSummary
     note: Optional[str] = None
     protocol: str = "split"                         # "5 folds", "5 folds x 2 repeats", "split"
+    submitted: Optional[str] = None                 # where workers run on without the launcher
 
     @property
     def interrupted(self):
