@@ -40,6 +40,35 @@ def test_a_bad_launcher_value_is_refused_naming_the_key(overrides, text):
         composed(*overrides)
 
 
+SLURM = ["search/launcher=slurm", "search.launcher.executor=local"]
+# (launcher, key, bad value): one bad value for every key of every launcher's schema
+BAD_KEYS = [
+    ("slurm", "executor", "pbs"), ("slurm", "partition", "''"), ("slurm", "time_min", "0"),
+    ("slurm", "cpus_per_worker", "0"), ("slurm", "mem_gb", "0"), ("slurm", "parallelism", "0"),
+    ("slurm", "log_dir", "''"), ("slurm", "wait", "maybe"), ("slurm", "name", "pbs"),
+    ("dask", "address", "localhost"), ("dask", "connect_timeout", "0"), ("dask", "wait", "maybe"),
+    ("dask", "name", "ray"), ("follow", "poll_seconds", "-1"), ("follow", "name", "x"),
+    ("local", "name", "ray"),
+]
+
+
+@pytest.mark.parametrize("launcher, key, value", BAD_KEYS)
+def test_every_launcher_key_refuses_a_bad_value_naming_it(launcher, key, value):
+    base = SLURM if launcher == "slurm" else [f"search/launcher={launcher}"]
+    with pytest.raises(ConfigError, match=f"search.launcher.{key}"):
+        composed(*base, f"search.launcher.{key}={value}")
+
+
+def test_every_key_of_every_launcher_schema_has_a_bad_value_test():
+    from dataclasses import fields
+
+    from search.config.launcher import BASES
+
+    keys = {(s.__dataclass_fields__["name"].default, f.name) for s in BASES.values()
+            for f in fields(s)}
+    assert keys == {(launcher, key) for launcher, key, _ in BAD_KEYS}
+
+
 def test_slurm_without_sbatch_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
     with pytest.raises(ConfigError, match="sbatch is not on this machine's PATH"):

@@ -185,6 +185,7 @@ def test_every_key_of_every_schema_has_a_bad_value_test():
     schemas += [(entry.settings, "data.") for entry in DATASETS.values()]
     tested = {key for _, key in BAD + BAD_SEARCH}
     tested |= {"search.sampler", "search.pruner"}  # their options: by Optuna's signatures
+    tested |= {"search.launcher"}  # its keys: tests/search/config/test_launcher.py
     missing = sorted({k for cls, p in schemas for k in keys_of(cls, p)} - tested)
     assert missing == []
 
