@@ -41,13 +41,25 @@ class RunResult:
 
 def load_run_data(cfg):
     """The data set of cfg.data, and the split runs are evaluated on (val, else test)."""
-    data = load_dataset(**OmegaConf.to_container(cfg.data, resolve=True))
+    data = _dataset(OmegaConf.to_container(cfg.data, resolve=True))
     check_against_data(cfg, data)  # folds and the network's size, before any run exists
     if data.X_val is not None:
         return data, "val", (data.X_val, data.Y_val)
     if data.X_test is not None:
         return data, "test", (data.X_test, data.Y_test)
     return data, None, None
+
+
+_last_data = [None, None]  # [data options, data set]: a sweep's trials share one data set
+
+
+def _dataset(options):
+    """load_dataset(**options), kept for the next run with the same options (a worker's
+    next trial; runs leave their data set alone)."""
+    if _last_data[0] != options:
+        _last_data[:] = [None, load_dataset(**options)]
+        _last_data[0] = options
+    return _last_data[1]
 
 
 def _save_artifacts(tracker, cfg, overrides, parameters, costs, eval_points, eval_split, folder):
@@ -83,16 +95,19 @@ def plot_costs(costs, eval_points, eval_split, path):
 
 
 def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, run_name=None,
-              progress=True, experiment=None, on_start=None):
+              progress=True, experiment=None, on_start=None, checked=False, end_tags=None):
     """Train and track the run described by cfg; return a RunResult.
 
-    The config is checked and the data loaded before MLflow is touched, so bad input
+    The config is checked (unless checked: a run config its caller checked, as a sweep's
+    worker does each trial's) and the data loaded before MLflow is touched, so bad input
     creates no run. on_step(iteration, cost, metrics) may raise StopRun (run ends
     KILLED); divergence and crashes end the run FAILED with the error as a tag.
-    on_start(run_id) is called once the MLflow run exists.
+    on_start(run_id) is called once the MLflow run exists; end_tags(error) (None when the
+    run finished) gives tags sent with the run's last batch.
     """
-    cfg = run_config(cfg)
-    check_run_config(cfg)
+    if not checked:
+        cfg = run_config(cfg)
+        check_run_config(cfg)
     data, eval_split, evaluation = load_run_data(cfg)
     if cv_folds(cfg):
         eval_split, evaluation = "val", None  # validated on the folds of the training data
@@ -100,24 +115,25 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
     tracker = Tracker(cfg.tracking, experiment)
     run_tags = {"seed": cfg.train.seed, **(tags or {})}
     run_id = tracker.start(run_name, run_tags, parent_run_id)
+    end_tags = end_tags or (lambda error: {})
     try:
         if on_start:
             on_start(run_id)
         result = _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_step,
                                 progress)
     except StopRun as e:
-        tracker.end(e.status, str(e) or "stopped")
+        tracker.end(e.status, str(e) or "stopped", end_tags(e))
         raise
     except DivergenceError as e:
-        tracker.end("FAILED", e)
+        tracker.end("FAILED", e, end_tags(e))
         raise
-    except KeyboardInterrupt:
-        tracker.end("KILLED", "interrupted")
+    except KeyboardInterrupt as e:
+        tracker.end("KILLED", "interrupted", end_tags(e))
         raise
     except BaseException as e:
-        tracker.end("FAILED", f"{type(e).__name__}: {e}")
+        tracker.end("FAILED", f"{type(e).__name__}: {e}", end_tags(e))
         raise
-    tracker.end("FINISHED")
+    tracker.end("FINISHED", tags=end_tags(None))
     return result
 
 
@@ -184,7 +200,6 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
     for key, value in baselines.items():
         if np.isfinite(value):  # inf: a class the training part never saw
             tracker.metric(f"baseline_{key}", value, step)
-    tracker.flush()
     with tempfile.TemporaryDirectory() as tmp:
         _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
                         eval_split, tmp)

@@ -103,9 +103,24 @@ def pruning_hook(trial, metric, can_prune):
     return on_step
 
 
-def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
+def state_tags(error):
+    """The Optuna state a trial's run ends in, as the tag its last batch carries: COMPLETE
+    (error None), PRUNED or FAIL; none for an interrupted trial (closed as dead)."""
+    if isinstance(error, (Interrupted, KeyboardInterrupt)):
+        return {}
+    state = (optuna.trial.TrialState.COMPLETE if error is None else
+             optuna.trial.TrialState.PRUNED if isinstance(error, PrunedRun) else
+             optuna.trial.TrialState.FAIL)
+    return {STATE_TAG: state.name}
+
+
+STATE_TAG = "optuna.state"
+
+
+def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None):
     """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
-    propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED."""
+    propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED.
+    base: base_run_config(cfg), made once per worker."""
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -121,16 +136,19 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
     can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
     on_step = pruning_hook(trial, metrics[0], can_prune)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
+    finished = False  # train_run returned: its run ended tagged COMPLETE
     start = time.perf_counter()
     try:
         # Sampling is part of the trial: a dimension Optuna cannot sample (high=inf), or
         # whose kind changed since the study began, fails this trial with its reason.
         values = space_mod.suggest(trial, dims)
-        trial_cfg = space_mod.apply_values(base_run_config(cfg), values)
+        trial_cfg = space_mod.apply_values(base or base_run_config(cfg), values)
         check_run_config(trial_cfg)
         result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
-                           run_name=f"trial-{trial.number}", progress=False, on_start=on_start)
+                           run_name=f"trial-{trial.number}", progress=False, on_start=on_start,
+                           checked=True, end_tags=state_tags)
+        finished = True
         values_out = trial_values(result, metrics, time.perf_counter() - start)
         links.set_trial_metrics(trial, result.metrics)
         if result.folds:  # each fold's scores: the verdict compares trials fold by fold
@@ -152,8 +170,9 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id):
             raise DiskFull(getattr(e, "filename", None)) from None
         reason = f"{type(e).__name__}: {e}"
     exhausted = _tell(study, trial, state, values_out, reason)
-    if run_ids:
-        set_run_tags(cfg.tracking, run_ids[0], {"optuna.state": state.name})
+    if finished and state != optuna.trial.TrialState.COMPLETE:
+        # Its run ended saying COMPLETE, but the trial's values could not be read from it.
+        set_run_tags(cfg.tracking, run_ids[0], {STATE_TAG: state.name})
     return exhausted
 
 
@@ -212,6 +231,7 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
     if seeded is not cfg:
         study.sampler = make_sampler(seeded.search, dims)
     parent_run_id = parent_run_of(study)
+    base = base_run_config(cfg)  # what every trial of this worker starts from
     done = 0
     while (deadline is None or time.time() < deadline) and not STOP.is_set():
         recover_dead_trials(study, cfg)
@@ -220,7 +240,8 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
                 break
             trial = study.ask()
         with heartbeat(study, trial, search.heartbeat_interval):
-            exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id)
+            exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id,
+                                  base)
         done += 1
         if exhausted:
             break

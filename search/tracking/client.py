@@ -108,10 +108,22 @@ def client_for(cfg_tracking):
     uri = absolute(tracking_uri(cfg_tracking))
     # Logging a model and registering it go through MLflow's process-wide URI.
     mlflow.set_tracking_uri(uri)
-    if not sqlite_path(uri):
+    path = sqlite_path(uri)
+    client = _clients.get(uri)
+    if client is not None and (not path or os.path.exists(path)):
+        return client
+    if not path:
         check_reachable(uri)
-        return MlflowClient(tracking_uri=uri)
-    return open_local_store(MlflowClient, uri)
+        client = MlflowClient(tracking_uri=uri)
+    else:
+        client = open_local_store(MlflowClient, uri)
+    _clients[uri] = client
+    return client
+
+
+# One client per store and process: opening a local store (its lock, its schema's check)
+# costs ~15 ms, and a sweep's worker opens it several times per trial.
+_clients = {}
 
 
 # MLflow 3's UI opens an experiment on its GenAI overview (traces) unless the experiment

@@ -1,5 +1,6 @@
 """One MLflow run as dnnsweep writes it: MLflow's source and user tags, the environment,
 params, buffered metrics, the data set, artifacts, the logged model, the final status."""
+import functools
 import os
 import subprocess
 import sys
@@ -10,12 +11,15 @@ import dnn
 from search import links
 from search.secrets import mask, mask_item
 from search.tracking import model
-from search.tracking.client import client_for, experiment_id
+from search.tracking.client import client_for, experiment_id, tracking_uri
 from search.tracking.model import EXAMPLE_ROWS
 
-MAX_PARAMS_PER_CALL = 100
+MAX_PARAMS_PER_CALL = 100  # MLflow's limits of one log_batch call
+MAX_TAGS_PER_CALL = 100
 MAX_METRICS_PER_CALL = 1000
+MAX_ITEMS_PER_CALL = 1000
 PARAM_VALUE_LIMIT = 6000
+_experiment_ids = {}  # (store, name) -> id, in this process
 
 
 def source_tags():
@@ -35,14 +39,14 @@ def source_tags():
 
 def environment_tags():
     """Source and user, package version, git commit of the working tree, NumPy and its BLAS
-    (library and threads)."""
+    (library and threads). The commit and the BLAS libraries are looked up once per
+    process (a subprocess and a scan of the loaded libraries: milliseconds per run); the
+    threads are read live (dnn-reproduce limits them around one run)."""
     import numpy as np
-    from threadpoolctl import threadpool_info
-
 
     tags = {**source_tags(), "dnnsweep.version": dnn.__version__,
             "numpy.version": np.__version__}
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    blas = [i for i in _blas_libraries().info() if i.get("user_api") == "blas"]
     if blas:
         tags["numpy.blas"] = ", ".join(f"{i['internal_api']} {i.get('version')}" for i in blas)
         # OpenBLAS's sums can differ in their last bits with the number of threads:
@@ -51,13 +55,9 @@ def environment_tags():
         own = [i for i in blas  # in numpy.libs/ (Linux, Windows) or numpy/.dylibs/ (macOS)
                if any(p.startswith("numpy") for p in Path(i["filepath"]).parent.parts[-2:])]
         tags["numpy.blas_threads"] = str(min(i["num_threads"] for i in own or blas))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5)
-        if commit.returncode == 0:
-            tags["mlflow.source.git.commit"] = commit.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
+    commit = _git_commit()
+    if commit:
+        tags["mlflow.source.git.commit"] = commit
     return tags
 
 
@@ -71,8 +71,35 @@ def dataset_entity(ds):
                    source=d["source"], schema=d.get("schema"), profile=d.get("profile"))
 
 
+@functools.cache
+def _blas_libraries():
+    """The thread pools loaded in this process (NumPy's BLAS from its import on); their
+    info() reads the current thread counts."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@functools.cache
+def _git_commit():
+    """The commit of the working tree this process runs in, or None outside a repository."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit.stdout.strip() if commit.returncode == 0 else None
+
+
 class Tracker:
-    """One MLflow run: created by start(), closed by end() with a terminal status."""
+    """One MLflow run: created by start(), closed by end() with a terminal status.
+
+    Params, tags and metric points wait in the tracker and go out together in as few
+    log_batch requests as MLflow's limits allow: when the buffer is full, every
+    tracking.flush_seconds (live curves), and at the end. A tiny run sends one. Each point
+    keeps the timestamp it was taken at, so a batch sent again (the client's retry after a
+    lost answer) stores no point twice: the store keeps one row per (key, step, timestamp,
+    value)."""
 
     def __init__(self, cfg_tracking, experiment=None):
         self.cfg = cfg_tracking
@@ -80,6 +107,7 @@ class Tracker:
         self.experiment = experiment or cfg_tracking.experiment
         self.run_id = self.experiment_id = None
         self._buffer = []
+        self._params, self._tags = {}, {}  # sent with the next batch
         self._flush_seconds = float(cfg_tracking.flush_seconds)  # read once: metric() is hot
         self._last_flush = time.monotonic()
         self._example = None  # a few training examples (rows) for the logged model
@@ -91,23 +119,27 @@ class Tracker:
         all_tags = {**environment_tags(), **(tags or {})}
         if parent_run_id:
             all_tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
-        exp_id = self.experiment_id = experiment_id(self.client, self.experiment, self.cfg)
+        exp_id = self.experiment_id = self._experiment_id()
         run = self.client.create_run(exp_id, run_name=run_name,
                                      tags={k: mask(v) for k, v in all_tags.items()})
         self.run_id = run.info.run_id
         return self.run_id
 
-    def log_params(self, params):
-        from mlflow.entities import Param
+    def _experiment_id(self):
+        """The experiment's id, looked up once per process and store (a request each)."""
+        key = (tracking_uri(self.cfg), self.experiment)
+        if key not in _experiment_ids:
+            _experiment_ids[key] = experiment_id(self.client, self.experiment, self.cfg)
+        return _experiment_ids[key]
 
-        items = [Param(k, mask_item(k, v)[:PARAM_VALUE_LIMIT]) for k, v in params.items()]
-        for i in range(0, len(items), MAX_PARAMS_PER_CALL):
-            self.client.log_batch(self.run_id, params=items[i:i + MAX_PARAMS_PER_CALL])
+    def log_params(self, params):
+        """Params go out with the run's next batch (MLflow keeps a param's first value)."""
+        for k, v in params.items():
+            self._params[k] = mask_item(k, v)[:PARAM_VALUE_LIMIT]
 
     def set_tags(self, tags):
-        from mlflow.entities import RunTag
-
-        self.client.log_batch(self.run_id, tags=[RunTag(k, mask(v)) for k, v in tags.items()])
+        """Tags go out with the run's next batch (at the latest when it ends)."""
+        self._tags.update({k: mask(v) for k, v in tags.items()})
 
     def metric(self, key, value, step):
         """Buffer one point; flushed by size, by time (live curves), and at the end."""
@@ -117,31 +149,36 @@ class Tracker:
             self.flush()
 
     def flush(self):
-        from mlflow.entities import Metric
+        """Send what waits (params, tags, points) in as few log_batch calls as MLflow takes."""
+        from mlflow.entities import Metric, Param, RunTag
 
+        self._note_final()
+        params = [Param(k, v) for k, v in self._params.items()]
+        tags = [RunTag(k, v) for k, v in self._tags.items()]
         points = [Metric(k, v, ts, s) for k, v, ts, s in self._buffer]
-        for k, v, ts, s in self._buffer:  # the values at the last step: linked to the model
+        for batch in batches(params, tags, points):
+            self.client.log_batch(self.run_id, **batch)
+        self._params.clear()
+        self._tags.clear()
+        self._buffer.clear()
+        self._last_flush = time.monotonic()
+
+    def _note_final(self):
+        """The values at the last step so far (linked to the logged model)."""
+        for k, v, ts, s in self._buffer:
             if s >= self._last_step:
                 if s > self._last_step:
                     self._last_step, self._final = s, {}
                 self._final[k] = (v, ts, s)
-        for i in range(0, len(points), MAX_METRICS_PER_CALL):
-            self.client.log_batch(self.run_id, metrics=points[i:i + MAX_METRICS_PER_CALL])
-        self._buffer.clear()
-        self._last_flush = time.monotonic()
 
     def log_dataset(self, name, X, Y, context):
-        import mlflow.data
-        from mlflow.entities import DatasetInput, InputTag
-
-        ds = mlflow.data.from_numpy(X.T, targets=Y.T, name=name)  # rows = examples
-        if context == "training":
-
-            self._example = X[:, :EXAMPLE_ROWS].T.copy()  # (n_x, m) -> (rows, n_x)
+        """The data set as an input of the run (its digest: hashed once per process for
+        the same arrays: a sweep's worker keeps its data)."""
         from mlflow.exceptions import MlflowException
 
-        tag = InputTag(key="mlflow.data.context", value=context)
-        inputs = [DatasetInput(dataset_entity(ds), [tag])]
+        if context == "training":
+            self._example = X[:, :EXAMPLE_ROWS].T.copy()  # (n_x, m) -> (rows, n_x)
+        digest, inputs = _dataset_inputs(name, X, Y, context)
         try:
             self.client.log_inputs(self.run_id, inputs)
         except MlflowException:
@@ -149,7 +186,7 @@ class Tracker:
             # (IntegrityError on datasets); the loser finds it stored on a second try.
             time.sleep(0.2)
             self.client.log_inputs(self.run_id, inputs)
-        return ds.digest
+        return digest
 
     def log_artifact(self, path, artifact_path=None):
         self.client.log_artifact(self.run_id, str(path), artifact_path)
@@ -160,6 +197,7 @@ class Tracker:
         import numpy as np
 
 
+        self.flush()  # the run's final metrics stored first, then linked to the model
         with np.load(parameters_npz, allow_pickle=False) as f:
             parameters = {k: f[k] for k in f.files}
         model_id = model.log_network(self.client, self.experiment_id, self.run_id,
@@ -172,15 +210,46 @@ class Tracker:
             return uri
         return f"models:/{model_id}"
 
-    def end(self, status="FINISHED", error=None):
+    def end(self, status="FINISHED", error=None, tags=None):
         """Flush and close the run; FAILED/KILLED runs keep their reason as a tag."""
         try:
-            if self._buffer:
+            self.set_tags({**(tags or {}), **({"error": str(error)[:5000]} if error else {})})
+            if self._buffer or self._params or self._tags:
                 self.flush()
-            if error:
-                self.set_tags({"error": str(error)[:5000]})
         finally:
             self.client.set_terminated(self.run_id, status=status)
+
+
+_datasets = {}  # (name, context) -> (X, Y, digest, inputs): the last arrays logged
+
+
+def _dataset_inputs(name, X, Y, context):
+    """(digest, [DatasetInput]) of the arrays; the same arrays again (the very objects,
+    kept alive here so that their ids stay theirs) are not hashed again."""
+    import mlflow.data
+    from mlflow.entities import DatasetInput, InputTag
+
+    known = _datasets.get((name, context))
+    if known and known[0] is X and known[1] is Y:
+        return known[2], known[3]
+    ds = mlflow.data.from_numpy(X.T, targets=Y.T, name=name)  # rows = examples
+    tag = InputTag(key="mlflow.data.context", value=context)
+    inputs = [DatasetInput(dataset_entity(ds), [tag])]
+    _datasets[(name, context)] = (X, Y, ds.digest, inputs)
+    return ds.digest, inputs
+
+
+def batches(params, tags, metrics):
+    """log_batch keyword arguments within MLflow's limits: at most 100 params, 100 tags and
+    1000 metrics a call, 1000 items in all."""
+    params, tags, metrics = list(params), list(tags), list(metrics)
+    while params or tags or metrics:
+        batch = {"params": params[:MAX_PARAMS_PER_CALL], "tags": tags[:MAX_TAGS_PER_CALL]}
+        room = MAX_ITEMS_PER_CALL - len(batch["params"]) - len(batch["tags"])
+        batch["metrics"] = metrics[:min(room, MAX_METRICS_PER_CALL)]
+        del params[:len(batch["params"])], tags[:len(batch["tags"])], \
+            metrics[:len(batch["metrics"])]
+        yield batch
 
 
 def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
@@ -200,4 +269,5 @@ def ensure_parent_run(cfg_tracking, experiment, study, settings, lock):
         client.update_run(existing, status="RUNNING")
         return existing
     tracker.log_params(settings)
+    tracker.flush()
     return run_id

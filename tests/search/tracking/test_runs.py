@@ -138,3 +138,23 @@ def test_a_refit_sweep_registers_its_champion_and_names_its_metrics(tmp_path):
     first, second = proc.stdout.splitlines()[:2]
     assert first == "study 'flower': checking the config and the data ..."
     assert second.startswith("study 'flower': opening it and the MLflow store (a new store")
+
+
+def test_params_tags_and_points_past_one_batchs_limits_are_all_stored(cfg):
+    """They wait in the tracker and go out in batches within MLflow's limits (100 params,
+    100 tags, 1000 metrics, 1000 items a call)."""
+    tracker = Tracker(cfg)
+    run_id = tracker.start("many")
+    tracker.log_params({f"p{i}": i for i in range(250)})
+    tracker.set_tags({f"t{i}": str(i) for i in range(130)})
+    for step in range(2500):
+        tracker.metric("train_cost", 1.0 / (step + 1), step)
+    tracker.end(tags={"last": "yes"})
+    client = MlflowClient(cfg.uri)
+    run = client.get_run(run_id)
+    assert run.data.params == {f"p{i}": str(i) for i in range(250)}
+    assert {f"t{i}": str(i) for i in range(130)}.items() <= run.data.tags.items()
+    assert run.data.tags["last"] == "yes"
+    steps = [m.step for m in client.get_metric_history(run_id, "train_cost")]
+    assert sorted(steps) == list(range(2500))
+    assert run.info.status == "FINISHED"
