@@ -5,35 +5,12 @@ only the generated sets take n_samples and noise (circles also factor); only cat
 folder and only npz a file. The config schema of the `data` group is these classes; which
 data set takes which is the registry's (dnn.data.registry.DATASETS).
 """
-import math
-import numbers
 from dataclasses import dataclass, fields
 from typing import Optional
 
-MAX_SEED = 2**32 - 1  # numpy.random.RandomState accepts seeds in [0, 2**32 - 1]
+from dnn.checks import INF, SEED, Flag, Integer, Number
+
 MAX_GENERATED = 10**7  # generated points: (2, m) float64 and a few temporaries
-
-
-def _bad(key, value, allowed):
-    raise ValueError(f"{key}={value!r}: must be {allowed}")
-
-
-def check_number(key, value, low=-math.inf, high=math.inf, low_open=False, high_open=False,
-                 integer=False):
-    """Raise ValueError naming key, the value and the allowed range unless value is a
-    number (an integer) inside the range; an infinite bound is open: inf is refused."""
-    kind = numbers.Integral if integer else numbers.Real
-    low_open, high_open = low_open or low == -math.inf, high_open or high == math.inf
-    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-    allowed = f"{'an integer' if integer else 'a number'} in {lo}{low}, {high}{hi}"
-    if isinstance(value, bool) or not isinstance(value, kind) or math.isnan(value):
-        _bad(key, value, allowed)
-    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
-        _bad(key, value, allowed)
-
-
-def check_seed(key, value):
-    check_number(key, value, 0, MAX_SEED, integer=True)
 
 
 @dataclass
@@ -45,10 +22,9 @@ class DataSettings:
     seed: int = 1              # the split (and the points of a generated set)
 
     def __post_init__(self):
-        check_number("val_fraction", self.val_fraction, 0, 1, high_open=True)
-        if not isinstance(self.standardize, bool):
-            _bad("standardize", self.standardize, "true or false")
-        check_seed("seed", self.seed)
+        Number(0, 1, high_open=True).check("val_fraction", self.val_fraction)
+        Flag().check("standardize", self.standardize)
+        SEED.check("seed", self.seed)
 
     def options(self):
         """The loader's keyword arguments: every option but the split's."""
@@ -74,8 +50,8 @@ class GeneratedSettings(DataSettings):
 
     def __post_init__(self):
         super().__post_init__()
-        check_number("n_samples", self.n_samples, 2, MAX_GENERATED, integer=True)
-        check_number("noise", self.noise, 0, math.inf)
+        Integer(2, MAX_GENERATED).check("n_samples", self.n_samples)
+        Number(0, INF).check("noise", self.noise)
 
 
 @dataclass
@@ -86,7 +62,7 @@ class CirclesSettings(GeneratedSettings):
 
     def __post_init__(self):
         super().__post_init__()
-        check_number("factor", self.factor, 0, 1, low_open=True, high_open=True)
+        Number(0, 1, low_open=True, high_open=True).check("factor", self.factor)
 
 
 @dataclass

@@ -4,11 +4,12 @@ from dnn.activations import HIDDEN_ACTIVATIONS
 from dnn.initialize import INITS
 from dnn.settings import ModelSettings as ModelSchema  # noqa: F401 - the group's schema
 from search.config.errors import ConfigError
-from search.config.rules import OneOf, check_rules
+from search.config.rules import Integer, OneOf, check_rules
 
 MAX_UNITS = 10**6  # widths beyond this cannot be trained on this kind of machine anyway
 
 RULES = {"activation": OneOf(HIDDEN_ACTIVATIONS), "init": OneOf(INITS)}
+WIDTH = Integer(1, MAX_UNITS)
 
 
 def check_model(model):
@@ -16,7 +17,7 @@ def check_model(model):
     if not units:
         raise ConfigError("model.hidden_units=[]: must list at least one hidden layer width")
     for i, n in enumerate(units):
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_UNITS:
+        if not WIDTH.allows(n):
             raise ConfigError(f"model.hidden_units={units}: width {n!r} of layer {i + 1} must "
-                              f"be an integer in [1, {MAX_UNITS}]")
+                              f"be {WIDTH.allowed()}")
     check_rules(model, RULES, "model")
