@@ -10,6 +10,7 @@ from dnn.metrics import SCORES
 from search.config.cv import CVSchema, check_cv
 from search.config.errors import ConfigError
 from search.config.launcher import check_launcher
+from search.config.names import MODEL_NAME, STUDY_NAME
 from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
 
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
@@ -85,7 +86,7 @@ class SearchSchema:
 
 
 RULES = {
-    "study_name": Text(), "storage": Text(optional=True), "n_trials": Integer(1, 10**6),
+    "study_name": STUDY_NAME, "storage": Text(optional=True), "n_trials": Integer(1, 10**6),
     "timeout": Positive(optional=True), "workers": Integer(1, MAX_LAUNCHED), "seed": SEED,
     "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
     "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
@@ -111,6 +112,8 @@ def check_search(search):
         raise ConfigError(f"search.workers={search['workers']}: must be at most {MAX_WORKERS} "
                           "processes on this machine (search/launcher=local); a cluster "
                           f"launcher (search/launcher=slurm or dask) starts up to {MAX_LAUNCHED}")
+    if search["refit"]:  # the refit's model is registered under search.register
+        MODEL_NAME.check("search.register", search["register"])
     if search["grace_period"] <= search["heartbeat_interval"]:
         raise ConfigError(f"search.grace_period={search['grace_period']}: must be greater than "
                           f"search.heartbeat_interval={search['heartbeat_interval']}")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from omegaconf import OmegaConf
 
 from search.config.errors import ConfigError
+from search.config.names import EXPERIMENT_NAME, MODEL_NAME
 from search.config.rules import Flag, Integer, Positive, Text, check_rules
 from search.secrets import mask
 
@@ -29,9 +30,10 @@ class TrackingSchema:
     #                                 version of it and the alias "champion" moves to it
 
 
-RULES = {"uri": Text(optional=True), "artifact_root": Text(optional=True), "experiment": Text(),
+RULES = {"uri": Text(optional=True), "artifact_root": Text(optional=True),
+         "experiment": EXPERIMENT_NAME,
          "log_every": Integer(), "flush_seconds": Positive(high=86400), "log_model": Flag(),
-         "register": Text(optional=True)}
+         "register": MODEL_NAME}
 
 
 # The stores MLflow can track to (its tracking-store registry): a plain path is a file store.

@@ -153,6 +153,24 @@ CASES += [
     ("reproduce-unresolvable", "dnn-reproduce", ["{unresolvable}"], 2, "${nosuch.key}"),
 ]
 
+# names a store refuses (search.config.names): before any training, not after
+CASES += [
+    ("train-register-slash", "dnn-train", ["tracking.register=a/b"], 2,
+     "tracking.register='a/b'"),
+    ("train-register-too-long", "dnn-train", ["tracking.register=" + "m" * 257], 2,
+     "tracking.register="),
+    ("train-experiment-too-long", "dnn-train", ["tracking.experiment=" + "e" * 300], 2,
+     "tracking.experiment="),
+    ("sweep-refit-register-colon", "dnn-sweep", ["search.refit=true", "search.register=a:b"],
+     2, "search.register='a:b'"),
+    ("sweep-refit-register-from-the-study-name", "dnn-sweep",
+     ["search.refit=true", "search.study_name=cats/v2"], 2, "search.register='cats/v2'"),
+    ("sweep-study-name-too-long", "dnn-sweep", ["search.study_name=" + "s" * 300], 2,
+     "search.study_name="),
+    ("reproduce-register-slash", "dnn-reproduce", ["{run}", "tracking.register=a/b"], 2,
+     "tracking.register='a/b'"),
+]
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
