@@ -8,6 +8,7 @@ from search.cli.common import EXIT_FAILED, Exit, fail, hydra_task, run_hydra_app
 from search.cli.study_summary import summary_lines
 from search.config import ConfigError
 from search.config.names import STUDY_NAME
+from search.config.rules import check_rules
 from search.run.train import load_run_data
 from search.storage.diskfull import DiskFull
 from search.storage.urls import sqlite_path
@@ -91,7 +92,7 @@ def narrowed(cfg, dims):
     given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
                 for o in HydraConfig.get().overrides.task)
     new_cfg, new_dims, old, top = prepare(cfg, dims, given)
-    STUDY_NAME.check("search.study_name", new_cfg.search.study_name)  # <old name>-fine
+    check_rules(new_cfg.search, {"study_name": STUDY_NAME}, "search")  # <old name>-fine
     if new_cfg.search.study_name == old.study_name:
         raise ConfigError(f"search.study_name {old.study_name!r} is the study narrowed from: "
                           "choose another name (default: <old name>-fine)")

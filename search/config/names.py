@@ -1,5 +1,6 @@
 """The names that MLflow and Optuna store, checked with the config: a name a store would
-refuse fails in one line before anything is trained, not after.
+refuse fails in one line before anything is trained, not after. Rules as in dnn.checks
+(check(key, value) raises ValueError), applied by search.config.rules.check_rules.
 
 - A registered model name (MLflow's model registry validation): not empty, no '/' or ':',
   and a name that stays itself as a path (posixpath.normpath leaves it alone; not '.', not
@@ -14,7 +15,6 @@ laptop would fail on a shared server: the limits are checked on every store.
 import posixpath
 from dataclasses import dataclass
 
-from search.config.errors import ConfigError
 from search.config.rules import Text
 
 MODEL_NAME_LENGTH = 256       # mlflow registered_models.name
@@ -24,7 +24,7 @@ RUN_NAME_LENGTH = 250         # mlflow runs.name (a study's parent run is named 
 
 def _too_long(key, value, limit, what):
     if len(value) > limit:
-        raise ConfigError(f"{key}={value[:40]!r}... is {len(value)} characters long: {what} "
+        raise ValueError(f"{key}={value[:40]!r}... is {len(value)} characters long: {what} "
                           f"holds at most {limit}")
 
 
@@ -53,10 +53,10 @@ class ModelName:
         allowed = ("a registered model name has no '/' or ':', and is not a path that "
                    "resolves to another name")
         if any(c in value for c in "/:"):
-            raise ConfigError(f"{key}={value!r}: {allowed}")
+            raise ValueError(f"{key}={value!r}: {allowed}")
         norm = posixpath.normpath(value)
         if norm != value or norm == "." or norm.startswith(("..", "/")):
-            raise ConfigError(f"{key}={value!r}: {allowed} (this one resolves to {norm!r})")
+            raise ValueError(f"{key}={value!r}: {allowed} (this one resolves to {norm!r})")
         _too_long(key, value, MODEL_NAME_LENGTH, "MLflow's model registry")
 
 

@@ -113,7 +113,7 @@ def check_search(search):
                           "processes on this machine (search/launcher=local); a cluster "
                           f"launcher (search/launcher=slurm or dask) starts up to {MAX_LAUNCHED}")
     if search["refit"]:  # the refit's model is registered under search.register
-        MODEL_NAME.check("search.register", search["register"])
+        check_rules(search, {"register": MODEL_NAME}, "search")
     if search["grace_period"] <= search["heartbeat_interval"]:
         raise ConfigError(f"search.grace_period={search['grace_period']}: must be greater than "
                           f"search.heartbeat_interval={search['heartbeat_interval']}")
