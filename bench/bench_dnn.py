@@ -59,9 +59,9 @@ def course_data(rng):
     d = cat_dir()
     if d is not None:
         try:
-            from dnn.data import load_cat
-            X, y, *_ = load_cat(d)
-            return X, y[None, :].astype(float), f"cat/non-cat training set ({d})"
+            from dnn.data import load_dataset
+            data = load_dataset("cat", dir=str(d), val_fraction=0)
+            return data.X_train, data.Y_train, f"cat/non-cat training set ({d})"
         except Exception as e:  # h5py missing or a bad file: random data will do
             print(f"note: could not read {d} ({e}); using random data")
     return rng.rand(12288, 209), (rng.rand(1, 209) > 0.5).astype(float), "random, uniform [0, 1]"

@@ -29,13 +29,13 @@ def _read_h5(path, keys):
         raise DataError(f"{path}: not a readable HDF5 file ({e})") from None
 
 
-def _images_to_columns(x, y, path, prefix):
+def _checked_images(x, y, path, prefix):
     if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
         raise DataError(f"{path}: {prefix}_x {x.shape} and {prefix}_y {y.shape} do not "
                         "describe the same number of examples")
     _check_finite(x, path, f"{prefix}_x")
     _check_labels(y, path, f"{prefix}_y")
-    return x.reshape(x.shape[0], -1).T / 255.0, y.astype(int)  # (n_x, m), pixels in [0, 1]
+    return x, y.astype(int)
 
 
 def _check_finite(x, path, key):
@@ -53,23 +53,25 @@ def _check_labels(y, path, key):
 
 
 def load_cat(dir, train_file="train_catvnoncat.h5", test_file="test_catvnoncat.h5"):
-    """The course's cat/non-cat files: X (12288, m) in [0, 1], y (m,), for train and test."""
+    """The course's cat/non-cat files as they hold them: images x (m, 64, 64, 3) of uint8
+    pixels and labels y (m,), for train and test, and the class names."""
     if dir is None:
         raise DataError("data.dir is not set: point it at the folder holding "
                         f"{train_file} and {test_file}")
     train_path, test_path = _require(Path(dir) / train_file), _require(Path(dir) / test_file)
     x, y, classes = _read_h5(train_path, ["train_set_x", "train_set_y", "list_classes"])
     xt, yt = _read_h5(test_path, ["test_set_x", "test_set_y"])
-    X, y = _images_to_columns(x, y, train_path, "train_set")
-    Xt, yt = _images_to_columns(xt, yt, test_path, "test_set")
-    if Xt.shape[0] != X.shape[0]:
-        raise DataError(f"{test_path}: images of {Xt.shape[0]} values, train has {X.shape[0]}")
-    return X, y, Xt, yt, [c.decode() if isinstance(c, bytes) else str(c) for c in classes]
+    x, y = _checked_images(x, y, train_path, "train_set")
+    xt, yt = _checked_images(xt, yt, test_path, "test_set")
+    if xt.shape[1:] != x.shape[1:]:
+        raise DataError(f"{test_path}: images of shape {xt.shape[1:]}, train has {x.shape[1:]}")
+    return x, y, xt, yt, [c.decode() if isinstance(c, bytes) else str(c) for c in classes]
 
 
 def load_npz(path):
     """A user's .npz: X (m, ...) and integer labels y (m,), examples first; optionally
-    X_test, y_test. Returns X (n_x, m), y, X_test, y_test (None when absent)."""
+    X_test, y_test. Returns them as the file holds them: X, y, X_test, y_test (None when
+    absent)."""
     path = _require(path)
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -92,5 +94,8 @@ def load_npz(path):
                             f"{None if y is None else y.shape} must have one label per example")
         _check_finite(x, path, xk)
         _check_labels(y, path, yk)
-        out += [x.reshape(x.shape[0], -1).T.astype(float), y.astype(int)]
+        out += [x, y.astype(int)]
+    if out[2] is not None and out[2].shape[1:] != out[0].shape[1:]:
+        raise DataError(f"{path}: X_test holds examples of shape {out[2].shape[1:]}, X of "
+                        f"{out[0].shape[1:]}")
     return tuple(out)

@@ -12,6 +12,7 @@ import numpy as np
 
 from dnn.data import files, synthetic
 from dnn.data.memory import check_fits
+from dnn.data.preprocess import Preprocess, columns, scaling
 from dnn.data.settings import (
     CatSettings,
     CirclesSettings,
@@ -19,7 +20,7 @@ from dnn.data.settings import (
     NpzSettings,
     TableSettings,
 )
-from dnn.data.split import one_hot, standardize as standardize_columns, train_val_split
+from dnn.data.split import one_hot, train_val_split
 
 MAX_CLASSES = 1000  # labels are 0 .. n_classes - 1 with n_classes at most this
 
@@ -35,6 +36,7 @@ class Dataset(NamedTuple):
     Y_test: Optional[np.ndarray]
     classes: list
     y_train: np.ndarray  # integer labels of the training split, for stratified folds
+    preprocess: Preprocess  # raw examples -> X as above: what a logged model applies
 
 
 def _sklearn(loader_name):
@@ -42,7 +44,7 @@ def _sklearn(loader_name):
         import sklearn.datasets  # bundled with scikit-learn: no download
 
         bunch = getattr(sklearn.datasets, loader_name)()
-        return bunch.data.T.astype(float), bunch.target.astype(int), None, None, \
+        return bunch.data, bunch.target.astype(int), None, None, \
             [str(c) for c in bunch.target_names]
     return load
 
@@ -50,7 +52,7 @@ def _sklearn(loader_name):
 def _generated(fn):
     def load(seed, **options):
         X, y = fn(seed=seed, **options)
-        return X, y, None, None, ["0", "1"]
+        return X.T, y, None, None, ["0", "1"]  # points as rows
     return load
 
 
@@ -62,10 +64,12 @@ def _npz(seed, path):
 
 class Registered(NamedTuple):
     """A data set: its settings class and its loader, called with settings.options() and
-    returning X (n_x, m), integer labels y (m,), X_test, y_test (or None) and the class
-    names (or None: "0", "1", ...)."""
+    returning the examples as the set holds them, x (m, ...), integer labels y (m,),
+    x_test, y_test (or None) and the class names (or None: "0", "1", ...); what its
+    values are divided by (dnn.data.preprocess)."""
     settings: type
     load: Callable
+    divide: float = 1.0
 
 
 DATASETS = {
@@ -74,7 +78,7 @@ DATASETS = {
     "circles": Registered(CirclesSettings, _generated(synthetic.circles)),
     "digits": Registered(TableSettings, _sklearn("load_digits")),
     "breast_cancer": Registered(TableSettings, _sklearn("load_breast_cancer")),
-    "cat": Registered(CatSettings, lambda seed, dir: files.load_cat(dir)),
+    "cat": Registered(CatSettings, lambda seed, dir: files.load_cat(dir), 255.0),  # 8-bit pixels
     "npz": Registered(NpzSettings, _npz),
 }
 
@@ -123,18 +127,23 @@ def load_dataset(name="moons", val_fraction=None, standardize=None, seed=None, *
     """
     given = {"val_fraction": val_fraction, "standardize": standardize, "seed": seed}
     settings = settings_of(name, **{k: v for k, v in given.items() if v is not None}, **options)
-    X, y, X_test, y_test, classes = DATASETS[name].load(**settings.options())
+    x, y, x_test, y_test, classes = DATASETS[name].load(**settings.options())  # examples first
     n_classes = _n_classes(y, y_test, classes, settings.source())
     classes = classes or [str(c) for c in range(n_classes)]
     rows = 1 if n_classes <= 2 else n_classes
     n_y = y.size + (0 if y_test is None else y_test.size)
-    check_fits(f"data set {name}: X {X.shape} and labels ({rows}, {n_y}) as float64",
-               2 * X.nbytes + rows * n_y * 8)
+    n_x = int(np.prod(x.shape[1:]))
+    check_fits(f"data set {name}: X {(n_x, y.size)} and labels ({rows}, {n_y}) as float64",
+               2 * n_x * y.size * 8 + rows * n_y * 8)
+    divide = DATASETS[name].divide
+    X, X_test = columns(x, divide), None if x_test is None else columns(x_test, divide)
     train_idx, val_idx = train_val_split(y, settings.val_fraction, settings.seed)
     X_train, X_val = X[:, train_idx], (X[:, val_idx] if len(val_idx) else None)
-    if settings.standardize:
-        X_train, X_val, X_test = standardize_columns(X_train, X_val, X_test)
+    mean, std = scaling(X_train) if settings.standardize else (None, None)
+    prep = Preprocess(x.shape[1:], x.dtype.name, tuple(classes), x[train_idx[:1]], divide,
+                      mean, std)
+    X_train, X_val, X_test = prep.scale(X_train), prep.scale(X_val), prep.scale(X_test)
     encode = lambda labels: None if labels is None else one_hot(labels, n_classes)  # noqa: E731
     y_val = y[val_idx] if len(val_idx) else None
     return Dataset(name, X_train, encode(y[train_idx]), X_val, encode(y_val), X_test,
-                   encode(y_test), classes, y[train_idx])
+                   encode(y_test), classes, y[train_idx], prep)

@@ -5,6 +5,8 @@ the same labels and seed give the same indices.
 """
 import numpy as np
 
+from dnn.data.preprocess import scaling, standardized
+
 
 def one_hot(y, n_classes=None):
     """Y for the network from integer labels y (m,): (1, m) for two classes, one-hot otherwise."""
@@ -54,7 +56,5 @@ def train_val_split(y, val_fraction, seed):
 
 def standardize(X_train, *others):
     """Scale features to zero mean, unit variance using the training columns' statistics."""
-    mu = X_train.mean(axis=1, keepdims=True)
-    sigma = X_train.std(axis=1, keepdims=True)
-    sigma[sigma == 0] = 1.0  # constant features (blank digit pixels) stay at 0
-    return [None if X is None else (X - mu) / sigma for X in (X_train, *others)]
+    mean, std = scaling(X_train)
+    return [standardized(X, mean, std) for X in (X_train, *others)]
