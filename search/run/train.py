@@ -62,7 +62,8 @@ def _dataset(options):
     return _last_data[1]
 
 
-def _save_artifacts(tracker, cfg, overrides, parameters, costs, eval_points, eval_split, folder):
+def _save_artifacts(tracker, cfg, overrides, parameters, preprocess, costs, eval_points,
+                    eval_split, folder):
     folder = Path(folder)
     # Artifacts are readable by whoever reads the store: no URL passwords in them.
     (folder / "config.yaml").write_text(mask(OmegaConf.to_yaml(cfg)))
@@ -73,7 +74,9 @@ def _save_artifacts(tracker, cfg, overrides, parameters, costs, eval_points, eva
     for name in ("config.yaml", "overrides.yaml", "parameters.npz", "cost_curve.png"):
         tracker.log_artifact(folder / name)
     if cfg.tracking.log_model and not cv_folds(cfg):  # a CV run has K networks: see its refit
-        tracker.log_model(folder / "parameters.npz", cfg.model.activation)
+        preprocess.save(folder / "preprocess.npz")  # what the network's inputs went through
+        tracker.log_model(folder / "parameters.npz", folder / "preprocess.npz",
+                          cfg.model.activation)
 
 
 def plot_costs(costs, eval_points, eval_split, path):
@@ -201,8 +204,8 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
         if np.isfinite(value):  # inf: a class the training part never saw
             tracker.metric(f"baseline_{key}", value, step)
     with tempfile.TemporaryDirectory() as tmp:
-        _save_artifacts(tracker, cfg, overrides, parameters, costs, log.eval_points,
-                        eval_split, tmp)
+        _save_artifacts(tracker, cfg, overrides, parameters, data.preprocess, costs,
+                        log.eval_points, eval_split, tmp)
     return RunResult(tracker.run_id, costs, final, parameters, folds, baselines)
 
 

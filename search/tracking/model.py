@@ -2,17 +2,22 @@
 
 The model is logged from code (search/tracking/model_code.py: no pickle) with the `dnn`
 package beside it (code_paths), so a fresh environment needs only what a package index has:
-numpy and mlflow. It carries a signature (float64 examples as rows, one class per row) and
-an input example from the training data, and is an output of its run with the run's final
+numpy and mlflow. It carries the preprocessing its training applied (dnn.data.preprocess:
+flattening, pixel scaling, the training split's mean and std, the class names), so it takes
+examples as the data set holds them. Its signature says so (a tensor of the data set's own
+dtype and example shape in; each example's class name and index out), with the first
+training example as its input example. It is an output of its run with the run's final
 metrics linked to it.
 """
+import shlex
 from pathlib import Path
 
 import dnn
-from dnn import predict
+from dnn.data import Preprocess
+from search.secrets import mask
+from search.storage.urls import parse, sqlite_path
 
 MODEL_NAME = "model"  # runs:/<run_id>/model, as before MLflow 3
-EXAMPLE_ROWS = 1  # a 64x64x3 image is 12,288 numbers: one is example enough
 CHAMPION = "champion"
 
 
@@ -24,36 +29,39 @@ def requirements():
     return [f"mlflow=={mlflow.__version__}", f"numpy=={np.__version__}"]
 
 
-def signature_of(X_example, parameters, activation):
-    """Inputs (-1, n_x) float64 examples as rows; outputs (-1,) predicted classes."""
+def signature_of(preprocess):
+    """Inputs (-1, *shape) in the data set's dtype, examples as rows as it holds them;
+    outputs one row per example: `class` (its name) and `class_index`."""
     import numpy as np
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema, TensorSpec
+
+    inputs = Schema([TensorSpec(np.dtype(preprocess.dtype), (-1, *preprocess.shape))])
+    outputs = Schema([ColSpec("string", "class"), ColSpec("long", "class_index")])
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
-    classes = predict(X_example.T, parameters, activation).ravel()  # (1, m) -> (m,)
-    return infer_signature(np.asarray(X_example, dtype=np.float64), classes)
-
-
-def log_network(client, experiment_id, run_id, parameters_npz, parameters, activation,
-                X_example, final_metrics):
-    """Log the network of run_id as a logged model named `model` in the run's experiment,
-    as an output of the run, with the run's final metrics linked to it. Returns its id.
+def log_network(client, experiment_id, run_id, parameters_npz, preprocess_npz, activation,
+                final_metrics):
+    """Log the network of run_id (parameters_npz) with its preprocessing (preprocess_npz,
+    saved by dnn.data.Preprocess.save) as a logged model named `model` in the run's
+    experiment, as an output of the run, with the run's final metrics linked to it.
+    Returns its id.
 
     The model is created first and linked here, not by log_model's own run lookup, which
     reads every metric's whole history (2,500 train_cost points: seconds per run)."""
     import mlflow.pyfunc
-    import numpy as np
     from mlflow.entities import LoggedModelOutput, Metric
 
-
+    preprocess = Preprocess.load(preprocess_npz)
     model = client.create_logged_model(experiment_id, name=MODEL_NAME, source_run_id=run_id)
-    example = np.ascontiguousarray(X_example[:EXAMPLE_ROWS], dtype=np.float64)
     mlflow.pyfunc.log_model(
         name=MODEL_NAME, model_id=model.model_id,
         python_model=str(Path(__file__).with_name("model_code.py")),
         code_paths=[str(Path(dnn.__file__).parent)],
-        artifacts={"parameters": str(parameters_npz)}, model_config={"activation": activation},
-        signature=signature_of(example, parameters, activation), input_example=example,
+        artifacts={"parameters": str(parameters_npz), "preprocess": str(preprocess_npz)},
+        model_config={"activation": activation},
+        signature=signature_of(preprocess), input_example=preprocess.example,
         # Given explicitly: inferring them costs seconds per model and would pin this
         # project's own package, which no index has.
         pip_requirements=requirements())
@@ -86,3 +94,16 @@ def register(client, model_id, run_id, name):
     client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(
         [{"name": name, "version": version.version}])})
     return f"models:/{name}@{CHAMPION}", version.version
+
+
+def serve_command(tracking_uri, model_uri):
+    """The command that serves model_uri (models:/NAME@champion) from the store at
+    tracking_uri, as printed, from any folder: a local store's path made absolute, the
+    current environment used as it is (--env-manager local: seconds, not an environment
+    built from scratch). A password in the URI is masked."""
+    path = sqlite_path(tracking_uri)
+    if path and not Path(path).is_absolute():
+        tracking_uri = parse(tracking_uri).set(database=str(Path(path).resolve())) \
+            .render_as_string(hide_password=False)
+    return (f"MLFLOW_TRACKING_URI={shlex.quote(mask(tracking_uri))} mlflow models serve "
+            f"-m {shlex.quote(model_uri)} --env-manager local")

@@ -1,29 +1,32 @@
-"""MLflow pyfunc model of a trained dnn network (logged as code, loaded with its parameters)."""
+"""MLflow pyfunc model of a trained dnn network (logged as code, loaded with its parameters
+and the preprocessing its training applied)."""
 import mlflow
 import numpy as np
+import pandas as pd
 
 from dnn import predict
+from dnn.data.preprocess import Preprocess
 
 
 class DnnModel(mlflow.pyfunc.PythonModel):
-    """predict(X) with X of shape (m, n_x), examples as rows as MLflow serves them;
-    returns the predicted class of each example, shape (m,)."""
+    """predict(x) with x (m, *shape): examples as rows, as the data set holds them (a row of
+    raw features; an image of uint8 pixels); returns one row per example: its class name
+    (`class`) and class index (`class_index`)."""
 
-    # Plain arrays in and out: no type-hint based input validation (and no warning about it).
+    # Plain arrays in: no type-hint based input validation (and no warning about it).
     _skip_type_hint_validation = True
 
     def load_context(self, context):
         with np.load(context.artifacts["parameters"], allow_pickle=False) as f:
             self.parameters = {k: f[k] for k in f.files}
+        self.preprocess = Preprocess.load(context.artifacts["preprocess"])
         self.activation = context.model_config["activation"]
 
     def predict(self, context, model_input, params=None):
-        X = np.asarray(model_input, dtype=self.parameters["W1"].dtype)
-        n_x = self.parameters["W1"].shape[1]
-        if X.ndim != 2 or X.shape[1] != n_x:
-            raise ValueError(f"expected input of shape (m, {n_x}): one row per example with "
-                             f"{n_x} features, got shape {X.shape}")
-        return predict(X.T, self.parameters, self.activation).ravel()  # (n_x, m) -> (m,)
+        X = self.preprocess.apply(np.asarray(model_input))  # (m, *shape) -> (n_x, m)
+        X = X.astype(self.parameters["W1"].dtype, copy=False)  # the dtype it trained in
+        indices = predict(X, self.parameters, self.activation).ravel()  # (1, m) -> (m,)
+        return pd.DataFrame({"class": self.preprocess.labels(indices), "class_index": indices})
 
 
 mlflow.models.set_model(DnnModel())

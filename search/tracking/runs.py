@@ -12,7 +12,6 @@ from search import links
 from search.secrets import mask, mask_item
 from search.tracking import model
 from search.tracking.client import client_for, experiment_id, tracking_uri
-from search.tracking.model import EXAMPLE_ROWS
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limits of one log_batch call
 MAX_TAGS_PER_CALL = 100
@@ -110,7 +109,6 @@ class Tracker:
         self._params, self._tags = {}, {}  # sent with the next batch
         self._flush_seconds = float(cfg_tracking.flush_seconds)  # read once: metric() is hot
         self._last_flush = time.monotonic()
-        self._example = None  # a few training examples (rows) for the logged model
         self._last_step, self._final = 0, {}  # the last step and its metrics
 
     def start(self, run_name=None, tags=None, parent_run_id=None):
@@ -176,8 +174,6 @@ class Tracker:
         the same arrays: a sweep's worker keeps its data)."""
         from mlflow.exceptions import MlflowException
 
-        if context == "training":
-            self._example = X[:, :EXAMPLE_ROWS].T.copy()  # (n_x, m) -> (rows, n_x)
         digest, inputs = _dataset_inputs(name, X, Y, context)
         try:
             self.client.log_inputs(self.run_id, inputs)
@@ -191,18 +187,13 @@ class Tracker:
     def log_artifact(self, path, artifact_path=None):
         self.client.log_artifact(self.run_id, str(path), artifact_path)
 
-    def log_model(self, parameters_npz, activation):
-        """The run's network as an MLflow logged model (search/tracking/model.py), linked to
-        the run and its final metrics; registered when tracking.register names a model."""
-        import numpy as np
-
-
+    def log_model(self, parameters_npz, preprocess_npz, activation):
+        """The run's network and its preprocessing as an MLflow logged model
+        (search/tracking/model.py), linked to the run and its final metrics; registered
+        when tracking.register names a model."""
         self.flush()  # the run's final metrics stored first, then linked to the model
-        with np.load(parameters_npz, allow_pickle=False) as f:
-            parameters = {k: f[k] for k in f.files}
         model_id = model.log_network(self.client, self.experiment_id, self.run_id,
-                                     parameters_npz, parameters, activation, self._example,
-                                     self._final)
+                                     parameters_npz, preprocess_npz, activation, self._final)
         name = getattr(self.cfg, "register", None)
         if name:
             uri, version = model.register(self.client, model_id, self.run_id, name)

@@ -52,9 +52,16 @@ def test_the_network_is_a_logged_model_of_its_run_with_a_signature(run):
     import mlflow.pyfunc
 
     loaded = mlflow.pyfunc.load_model(f"models:/{model.model_id}")
-    inputs = loaded.metadata.signature.inputs.to_dict()
+    signature = loaded.metadata.signature
+    inputs = signature.inputs.to_dict()
     assert inputs == [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": (-1, 2)}}]
-    assert loaded.input_example.shape[1] == 2
+    assert signature.outputs.to_dict() == [
+        {"type": "string", "name": "class", "required": True},
+        {"type": "long", "name": "class_index", "required": True}]
+    from dnn.data import planar
+
+    # The input example is the first training example as the data set holds it.
+    np.testing.assert_array_equal(loaded.input_example, planar()[0][:, :1].T)
 
 
 def test_the_model_loads_by_id_and_by_run_and_predicts_the_runs_accuracy(run):
@@ -67,8 +74,10 @@ def test_the_model_loads_by_id_and_by_run_and_predicts_the_runs_accuracy(run):
     y_val = d.Y_val.ravel()
     for uri in (f"models:/{model.model_id}", f"runs:/{run.run_id}/model"):
         predicted = mlflow.pyfunc.load_model(uri).predict(d.X_val.T)  # examples as rows
-        assert predicted.shape == y_val.shape
-        assert accuracy_score(y_val, predicted) == pytest.approx(run.metrics["val_accuracy"])
+        assert list(predicted.columns) == ["class", "class_index"] and len(predicted) == y_val.size
+        assert accuracy_score(y_val, predicted["class_index"]) == pytest.approx(
+            run.metrics["val_accuracy"])
+        assert (predicted["class"] == predicted["class_index"].astype(str)).all()
 
 
 def test_a_wrong_number_of_features_names_the_expected_shape(run):
@@ -111,4 +120,16 @@ def test_register_makes_a_version_and_moves_champion(store):
     assert client.get_model_version("flower", 1).run_id == first.run_id
     import mlflow.pyfunc
 
-    assert mlflow.pyfunc.load_model("models:/flower@champion").predict(np.zeros((4, 2))).shape == (4,)
+    assert len(mlflow.pyfunc.load_model("models:/flower@champion").predict(np.zeros((4, 2)))) == 4
+
+
+def test_the_serve_command_names_the_store_by_an_absolute_path_and_masks_a_password(
+        tmp_path, monkeypatch):
+    from search.tracking.model import serve_command
+
+    monkeypatch.chdir(tmp_path)
+    assert serve_command("sqlite:///mlruns/mlflow.db", "models:/flower@champion") == (
+        f"MLFLOW_TRACKING_URI=sqlite:///{tmp_path.resolve()}/mlruns/mlflow.db "
+        "mlflow models serve -m models:/flower@champion --env-manager local")
+    command = serve_command("postgresql://me:secret@db/mlflow", "models:/a b@champion")
+    assert "secret" not in command and "'models:/a b@champion'" in command
