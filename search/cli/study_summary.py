@@ -1,6 +1,8 @@
 """The lines dnn-sweep prints at the end of a study, from its StudyOutcome."""
 from search.report import tables
 from search.secrets import mask
+from search.tracking.client import tracking_uri
+from search.tracking.model import serve_command
 
 
 def summary_lines(outcome, cfg, dims, base_overrides):
@@ -27,6 +29,8 @@ def summary_lines(outcome, cfg, dims, base_overrides):
                      f"{refit['run_id']}  {scores or '(the data has no test split)'}")
     if outcome.refit and outcome.refit.get("model"):
         lines.append(f"registered model: {outcome.refit['model']}")
+        command = serve_command(tracking_uri(cfg.tracking), outcome.refit["model"])
+        lines.append(f"serve it: {command}")
     if outcome.report:
         lines.append(f"report: {outcome.report}")
     lines.append(f"browse: {outcome.browse}  (experiment {outcome.experiment!r} in "

@@ -18,6 +18,7 @@ from search.config import ConfigError, check_run_config
 from search.run.train import train_run
 from search.secrets import mask
 from search.tracking.client import browse_hint, tracking_uri
+from search.tracking.model import CHAMPION, serve_command
 
 JOBS = []          # (label, run id, metrics) of each job of this process's multirun
 SWEEP_DIRS = set()  # Hydra's multirun folders, removed at the end when left empty
@@ -66,7 +67,9 @@ def print_summary(cfg, result):
     print(f"open it:   {browse_hint(cfg.tracking, result.run_id)}")
     print(f"reproduce: dnn-reproduce {result.run_id}")
     if cfg.tracking.register and cfg.tracking.log_model and not cfg.cv.folds:
-        print(f"registered model: models:/{cfg.tracking.register}@champion")
+        model_uri = f"models:/{cfg.tracking.register}@{CHAMPION}"
+        print(f"registered model: {model_uri}")
+        print(f"serve it:  {serve_command(tracking_uri(cfg.tracking), model_uri)}")
 
 
 def jobs_table(jobs):

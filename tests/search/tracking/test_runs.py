@@ -112,6 +112,8 @@ def test_a_refit_sweep_registers_its_champion_and_names_its_metrics(tmp_path):
                    "search.study_name=flower", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": None},
                    check=0)
     assert "registered model: models:/flower@champion" in proc.stdout, proc.stdout
+    assert (f"serve it: MLFLOW_TRACKING_URI=sqlite:///{tmp_path.resolve()}/mlruns/mlflow.db "
+            "mlflow models serve -m models:/flower@champion --env-manager local") in proc.stdout
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal")))
     study = optuna.load_study(study_name="flower", storage=storage)
     assert study.metric_names == ["val_cost"]
