@@ -12,7 +12,7 @@ from search.config.rules import check_rules
 from search.run.train import load_run_data
 from search.storage.diskfull import DiskFull
 from search.storage.urls import sqlite_path
-from search.study.narrow_from import prepare, space_yaml
+from search.study.narrow_from import heading, prepare, space_yaml
 from search.study.study import base_run_config, check_sweep_config, quiet_optuna
 from search.sweep.engines import check_engine
 from search.sweep.launcher import sweep
@@ -30,13 +30,16 @@ def sweep_task(cfg):
 
     from omegaconf import OmegaConf
 
-    name = OmegaConf.select(cfg, "search.study_name", throw_on_resolution_failure=False)
-    print(f"study {name!r}: checking the config and the data ...", flush=True)
+    given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
+                for o in HydraConfig.get().overrides.task)
+    name, source = (OmegaConf.select(cfg, f"search.{key}", throw_on_resolution_failure=False)
+                    for key in ("study_name", "narrow_from"))
+    print(f"{heading(name, source, given)}: checking the config and the data ...", flush=True)
     try:
         quiet_optuna()  # before the sampler is first built: no experimental-feature notes
         dims = check_sweep_config(cfg)
         if cfg.search.narrow_from:
-            cfg, dims = narrowed(cfg, dims)
+            cfg, dims = narrowed(cfg, dims, given)
         load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
         cfg.tracking.uri = tracking_uri(cfg.tracking)  # the runs record the store they went to
         check_reachable(cfg.tracking.uri)  # before the study is created
@@ -86,11 +89,10 @@ def submitted_lines(cfg, outcome):
             f"follow it, and close it once they end (refit, verdict, report):\n  {follow}")
 
 
-def narrowed(cfg, dims):
-    """The config and dims of the study narrowed from search.narrow_from; prints the space."""
+def narrowed(cfg, dims, given):
+    """The config and dims of the study narrowed from search.narrow_from; prints the space.
+    given: search.study_name is on the command line."""
 
-    given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
-                for o in HydraConfig.get().overrides.task)
     new_cfg, new_dims, old, top = prepare(cfg, dims, given)
     check_rules(new_cfg.search, {"study_name": STUDY_NAME}, "search")  # <old name>-fine
     if new_cfg.search.study_name == old.study_name:

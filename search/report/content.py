@@ -1,6 +1,7 @@
-"""What a study's report says, one function per section of report.html: the verdict, the
-data it ran on, the best trials, importances, where the good trials are and the narrowed
-study to run next. Plain values for the template (search/report/templates/report.html.j2),
+"""What a study's report says, one function per section of report.html: the study it was
+narrowed from and its warm starts, the verdict, the refit and the champion model, the data
+it ran on, the best trials, importances, where the good trials are and the narrowed study
+to run next. Plain values for the template (search/report/templates/report.html.j2),
 which page.py renders.
 
 A new section: one function here marked @section, returning the values it shows, and one
@@ -16,6 +17,7 @@ from search.run.train import load_run_data
 from search.secrets import mask
 from search.study import narrow
 from search.study.definition import DEFINITION_KEY
+from search.study.narrow_from import NARROWED_KEY
 from search.study.ranking import ranked
 from search.study.space import param_names
 from search.study.study import as_list
@@ -98,9 +100,33 @@ def data_rows(study, cfg):
 
 
 def best_rows(top, metrics, k=5):
-    header = ("trial", *metrics, "MLflow run")
+    """The table of the k best trials; a column says which are warm starts, when any is."""
+    warm = any(links.warm_start_source(t) for t in top[:k])
+    header = ("trial", *metrics, "MLflow run", *(("warm start from",) if warm else ()))
     return [header, *[(t.number, *(f"{v:.5g}" for v in t.values),
-                       (links.trial_run_id(t) or "-")) for t in top[:k]]]
+                       links.trial_run_id(t) or "-",
+                       *((links.warm_start_source(t) or "",) if warm else ()))
+                      for t in top[:k]]]
+
+
+def warm_start_rows(trials, metrics):
+    """The trials copied from the study narrowed from (their results and runs are the old
+    study's), in trial order."""
+    header = ("trial", "copied from", *metrics, "MLflow run")
+    return [header, *[(t.number, links.warm_start_source(t),
+                       *(f"{v:.5g}" for v in t.values or ()), links.trial_run_id(t) or "-")
+                      for t in trials if links.warm_start_source(t)]]
+
+
+def refit_rows(mark):
+    """The finished refit (links.refit_mark): its trial, run, test scores and the
+    registered model it became, when there is one."""
+    rows = [("trial", mark["trial"]), ("MLflow run", mark["run_id"])]
+    rows += [(k, f"{v:.5g}") for k, v in mark.items()
+             if k.startswith("test_") and not k.endswith("_std")]
+    if mark.get("model"):
+        rows.append(("registered model (champion)", mark["model"]))
+    return rows
 
 
 # -- the sections: one function each, in any order (the template places them) ------------------
@@ -141,6 +167,27 @@ class Facts:
 @section
 def heading(facts):
     return {"title": f"Study {facts.study.study_name}", "metric": facts.metrics[0]}
+
+
+@section
+def narrowed_from(facts):
+    """The study this one was narrowed from, and which of its trials are warm starts."""
+    old = facts.study.user_attrs.get(NARROWED_KEY) or facts.cfg.search.get("narrow_from")
+    if not old:
+        return {}
+    return {"narrowed_from": old,
+            "warm_starts": warm_start_rows(facts.study.get_trials(deepcopy=False),
+                                           facts.metrics)}
+
+
+@section
+def refit_and_champion(facts):
+    mark = links.refit_mark(facts.study)
+    if "run_id" not in mark:
+        return {}
+    return {"refit": refit_rows(mark), "refit_trial": mark["trial"],
+            "refit_tested": any(k.startswith("test_") for k in mark),
+            "champion": mark.get("model")}
 
 
 @section

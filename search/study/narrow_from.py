@@ -37,6 +37,25 @@ def check_narrow_config(search):
                          f"got {source!r}")
 
 
+def fine_name(old_name):
+    """The narrowed study's name when search.study_name is not given."""
+    return f"{old_name}-fine"
+
+
+def heading(name, source, name_given):
+    """How a launcher names its study before anything is opened: "study 'NAME'", and for a
+    study narrowed from source (search.narrow_from) the new name and the one it is narrowed
+    from; a source given as an MLflow run id is named by its id (its study's name is read
+    later). name: search.study_name; name_given: it is on the command line."""
+    if not source:
+        return f"study {name!r}"
+    source = str(source)
+    if RUN_ID.match(source):
+        new = f"study {name!r}" if name_given else "a new study"
+        return f"{new}, narrowed from {source!r} (a study, or the MLflow parent run of one)"
+    return f"study {name if name_given else fine_name(source)!r}, narrowed from study {source!r}"
+
+
 def _storage_if_any(search):
     """The study storage, without creating a local journal that does not exist."""
 
@@ -110,7 +129,7 @@ def prepare(cfg, dims, name_given):
     cfg.search.space = narrow.nested_space(new_dims)
     cfg.search.narrow_from = old.study_name
     if not name_given:
-        cfg.search.study_name = f"{old.study_name}-fine"
+        cfg.search.study_name = fine_name(old.study_name)
     check_space(cfg.search.space, base)
     return cfg, new_dims, old, top
 

@@ -34,3 +34,47 @@ def test_a_section_is_one_function_whose_values_reach_the_page(cfg, monkeypatch)
 
     got = content.report_content(lr_study([0.3, 0.2]), cfg, check_sweep_config(cfg), [])
     assert got["n_complete"] == 2 and got["title"] == "Study s"
+
+
+def narrowed_study():
+    """A study narrowed from 'coarse': trials 0 and 1 copied from it, trial 2 trained here."""
+    study = lr_study([], name="coarse-fine")
+    study.set_user_attr("narrowed_from", "coarse")
+    for i, (v, source) in enumerate([(0.2, "coarse#7"), (0.4, "coarse#3"), (0.1, None)]):
+        study.add_trial(optuna.trial.create_trial(
+            value=v, params={"train.learning_rate": v}, distributions={"train.learning_rate": LR},
+            user_attrs={"mlflow_run_id": f"run{i}",
+                        **({"warm_start_from": source} if source else {})}))
+    return study
+
+
+def test_a_narrowed_study_says_what_it_was_narrowed_from_and_which_trials_are_warm_starts(cfg):
+    got = content.report_content(narrowed_study(), cfg, check_sweep_config(cfg), [])
+    assert got["narrowed_from"] == "coarse"
+    assert got["warm_starts"] == [("trial", "copied from", "val_cost", "MLflow run"),
+                                  (0, "coarse#7", "0.2", "run0"), (1, "coarse#3", "0.4", "run1")]
+    assert got["best"][0][-1] == "warm start from"
+    assert [row[-1] for row in got["best"][1:]] == ["", "coarse#7", "coarse#3"]  # 0.1, 0.2, 0.4
+
+
+def test_a_study_not_narrowed_has_no_such_section_nor_column(cfg):
+    got = content.report_content(lr_study([0.3, 0.2]), cfg, check_sweep_config(cfg), [])
+    assert "narrowed_from" not in got and "warm_starts" not in got
+    assert got["best"][0] == ("trial", "val_cost", "MLflow run")
+
+
+def test_the_refit_and_its_champion_model(cfg):
+    study = lr_study([0.3, 0.2, 0.25])
+    dims = check_sweep_config(cfg)
+    assert "refit" not in content.report_content(study, cfg, dims, [])  # none yet
+    study.set_user_attr("refit", {"trial": 1, "owner": "h:1"})  # claimed, not done
+    assert "refit" not in content.report_content(study, cfg, dims, [])
+    study.set_user_attr("refit", {"trial": 1, "run_id": "abc", "test_accuracy": 0.91234567,
+                                  "test_accuracy_std": 0.01, "model": "models:/s@champion"})
+    got = content.report_content(study, cfg, dims, [])
+    assert got["refit"] == [("trial", 1), ("MLflow run", "abc"), ("test_accuracy", "0.91235"),
+                            ("registered model (champion)", "models:/s@champion")]
+    assert got["champion"] == "models:/s@champion" and got["refit_tested"]
+    study.set_user_attr("refit", {"trial": 1, "run_id": "abc"})  # no test split, no registry
+    got = content.report_content(study, cfg, dims, [])
+    assert got["champion"] is None and not got["refit_tested"]

@@ -112,3 +112,26 @@ def test_a_hostile_study_name_from_the_store_is_escaped(tmp_path, monkeypatch):
     page = render(report_content(study, cfg, dims, []), [])
     assert "<script" not in page
     assert "<h1>Study &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</h1>" in page
+
+
+def text_of(page):
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_the_narrowed_from_warm_start_and_refit_blocks():
+    warm = [("trial", "copied from", "val_cost", "MLflow run"), (0, "coarse#7", "0.2", "r0")]
+    page = text_of(render({"title": "Study coarse-fine", "narrowed_from": "coarse",
+                           "warm_starts": warm, "refit": [("trial", 4), ("MLflow run", "abc")],
+                           "refit_trial": 4, "refit_tested": True,
+                           "champion": "models:/coarse-fine@champion"}, []))
+    assert "Narrowed from study coarse :" in page
+    assert "1 of its trials is a warm start: complete trials of coarse" in page and "0 coarse#7 0.2 r0" in page
+    assert "Refit and champion Trial 4 trained again on all training data" in page
+    assert "then evaluated once on the test split" in page
+    assert "alias champion points to it: models:/coarse-fine@champion" in page
+    page = text_of(render({"title": "t", "narrowed_from": "coarse", "warm_starts": warm[:1],
+                           "refit": [("trial", 4)], "refit_trial": 4, "refit_tested": False,
+                           "champion": None}, []))
+    assert "None of its trials is a warm start" in page and "champion" not in page
+    assert "the data has no test split" in page
+    assert "Narrowed" not in text_of(render({"title": "t"}, []))

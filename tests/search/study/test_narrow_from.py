@@ -7,6 +7,7 @@ from mlflow import MlflowClient
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from search.config import ConfigError, conf_dir
+from search.study.narrow_from import heading
 from search.study.study import check_sweep_config
 
 FAST = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
@@ -33,7 +34,9 @@ def test_narrowing_a_study_warm_starts_the_new_one(tmp_path):
     old = load(tmp_path, "planar-sweep")
     old_runs = {t.user_attrs["mlflow_run_id"]: t for t in old.trials}
     proc = run_cli("dnn-sweep", *FAST, "search.narrow_from=planar-sweep", "search.n_trials=2",
-                   cwd=tmp_path, env=ENV, check=0)
+                   "search.refit=true", cwd=tmp_path, env=ENV, check=0)
+    assert proc.stdout.splitlines()[0] == ("study 'planar-sweep-fine', narrowed from study "
+                                           "'planar-sweep': checking the config and the data ...")
     assert "space narrowed from study 'planar-sweep'" in proc.stdout
     new = load(tmp_path, "planar-sweep-fine")
     warm = [t for t in new.trials if "warm_start_from" in t.user_attrs]
@@ -50,12 +53,22 @@ def test_narrowing_a_study_warm_starts_the_new_one(tmp_path):
     assert "learning_rate" in open(space).read()
     exp = client.get_experiment_by_name("planar-sweep-fine")
     runs = client.search_runs([exp.experiment_id])
-    assert len([r for r in runs if r.data.tags.get("mlflow.parentRunId")]) == 2
+    assert len([r for r in runs if r.data.tags.get("mlflow.parentRunId")]) == 3  # 2 + refit
+    # its report says what it was narrowed from, which trials are warm starts, the refit
+    page = open(client.download_artifacts(parent.info.run_id, "report.html", str(tmp_path))).read()
+    assert "Narrowed from study <code>planar-sweep</code>" in page
+    assert f"{len(warm)} of its trials are warm starts" in page
+    assert all(f"<td>{t.user_attrs['warm_start_from']}</td>" in page for t in warm)
+    refit = new.user_attrs["refit"]
+    assert f"<td>{refit['run_id']}</td>" in page and f"Trial {refit['trial']} trained" in page
+    assert "<code>models:/planar-sweep-fine@champion</code>" in page
     # resuming runs no warm start again; the parent run id of the old study works too
     again = run_cli("dnn-sweep", *FAST, f"search.narrow_from={old.user_attrs['mlflow_parent_run_id']}",
                     "search.study_name=planar-sweep-fine", "search.n_trials=3",
                     cwd=tmp_path, env=ENV, check=0)
     assert not [ln for ln in again.stdout.splitlines() if ln.startswith("warm start:")]
+    assert again.stdout.startswith(f"study 'planar-sweep-fine', narrowed from "
+                                   f"{old.user_attrs['mlflow_parent_run_id']!r} (a study, or ")
     new = load(tmp_path, "planar-sweep-fine")
     assert len(new.trials) == len(warm) + 3
 
@@ -68,6 +81,19 @@ def test_too_few_finished_trials_exit_2_in_one_line(tmp_path):
     assert proc.stderr.strip().startswith("error: search.narrow_from: study 'planar-sweep' "
                                           "has 2 complete trial(s); narrowing needs at least 3")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name, source, given, line", [
+    ("planar-sweep", None, False, "study 'planar-sweep'"),
+    ("planar-sweep", "planar-sweep", False, "study 'planar-sweep-fine', narrowed from study "
+                                            "'planar-sweep'"),
+    ("mine", "old", True, "study 'mine', narrowed from study 'old'"),
+    ("planar-sweep", "0" * 32, False, "a new study, narrowed from '" + "0" * 32 + "' (a study, "
+                                      "or the MLflow parent run of one)"),
+])
+def test_the_first_line_names_the_new_study_and_the_one_it_is_narrowed_from(name, source,
+                                                                              given, line):
+    assert heading(name, source, given) == line
 
 
 @pytest.mark.parametrize("override, key", [
