@@ -91,8 +91,11 @@ def run_config(cfg) -> DictConfig:
 def base_run_config(cfg):
     """The run config every trial starts from: data, model, train, tracking, and the
     study's cross-validation settings when search.cv.folds is set. Early stopping
-    watches the study's own metric (a validation score) unless train.stop_metric says."""
+    watches the study's own metric (a validation score) unless train.stop_metric says.
+    A trial logs its network as an MLflow model only when search.log_trial_models asks
+    (the refit, which is served, follows tracking.log_model)."""
     base = run_config(cfg)
+    base.tracking.log_model = bool(cfg.tracking.log_model and cfg.search.log_trial_models)
     if cfg.search.cv.folds:
         base.cv = OmegaConf.to_container(cfg.search.cv, resolve=True)
     metric = cfg.search.metric

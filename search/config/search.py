@@ -69,6 +69,9 @@ class SearchSchema:
     #                                data and evaluate it once on the test split
     register: Optional[str] = "${search.study_name}"  # the refit's model becomes a new version
     #                                of this registered model, alias "champion" (null: none)
+    log_trial_models: bool = False  # log each trial's (and confirmation run's) network as an
+    #                                MLflow model too; by default only the refit's is (every
+    #                                run keeps parameters.npz: dnn-reproduce re-runs it)
     top_k: int = 5                 # best trials shown in the summary
     confirm: ConfirmSchema = field(default_factory=ConfirmSchema)  # re-train the best with
     #                                new seeds; the refit takes the best confirmed mean
@@ -90,7 +93,7 @@ RULES = {
     "timeout": Positive(optional=True), "workers": Integer(1, MAX_LAUNCHED), "seed": SEED,
     "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
     "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
-    "register": Text(optional=True),
+    "register": Text(optional=True), "log_trial_models": Flag(),
 }  # patience, min_delta, narrow.*, report.color_by: search.study.stopping, narrow_from, insight
 
 

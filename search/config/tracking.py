@@ -26,6 +26,8 @@ class TrackingSchema:
     log_every: int = 1          # log train_cost every k-th iteration (thins very long curves)
     flush_seconds: float = 5.0  # send buffered metrics at least this often: live curves
     log_model: bool = True      # log an MLflow pyfunc model with the trained parameters
+    plot: bool = True           # a cost_curve.png per run (a study's trials: off, the study
+    #                             report draws every trial's curve on one figure)
     register: Optional[str] = None  # a registered model name: each run's model becomes a new
     #                                 version of it and the alias "champion" moves to it
 
@@ -33,7 +35,7 @@ class TrackingSchema:
 RULES = {"uri": Text(optional=True), "artifact_root": Text(optional=True),
          "experiment": EXPERIMENT_NAME,
          "log_every": Integer(), "flush_seconds": Positive(high=86400), "log_model": Flag(),
-         "register": MODEL_NAME}
+         "plot": Flag(), "register": MODEL_NAME}
 
 
 # The stores MLflow can track to (its tracking-store registry): a plain path is a file store.

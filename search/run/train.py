@@ -70,9 +70,9 @@ def _save_artifacts(tracker, cfg, overrides, parameters, preprocess, costs, eval
     (folder / "overrides.yaml").write_text(
         mask(OmegaConf.to_yaml(OmegaConf.create(list(overrides)))))
     np.savez(folder / "parameters.npz", **parameters)
-    plot_costs(costs, eval_points, eval_split, folder / "cost_curve.png")
-    for name in ("config.yaml", "overrides.yaml", "parameters.npz", "cost_curve.png"):
-        tracker.log_artifact(folder / name)
+    if cfg.tracking.plot:
+        plot_costs(costs, eval_points, eval_split, folder / "cost_curve.png")
+    tracker.log_artifacts(folder)
     if cfg.tracking.log_model and not cv_folds(cfg):  # a CV run has K networks: see its refit
         preprocess.save(folder / "preprocess.npz")  # what the network's inputs went through
         tracker.log_model(folder / "parameters.npz", folder / "preprocess.npz",

@@ -184,8 +184,9 @@ class Tracker:
             self.client.log_inputs(self.run_id, inputs)
         return digest
 
-    def log_artifact(self, path, artifact_path=None):
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+    def log_artifacts(self, folder):
+        """Every file of folder as an artifact of the run."""
+        self.client.log_artifacts(self.run_id, str(folder))
 
     def log_model(self, parameters_npz, preprocess_npz, activation):
         """The run's network and its preprocessing as an MLflow logged model

@@ -73,6 +73,7 @@ BAD = [
     (["tracking.log_every=0"], "tracking.log_every"),
     (["tracking.flush_seconds=0"], "tracking.flush_seconds"),
     (["tracking.log_model=maybe"], "tracking.log_model"),
+    (["tracking.plot=maybe"], "tracking.plot"),
     (["tracking.register=''"], "tracking.register"),
     # cv
     (["cv.folds=1"], "cv.folds"),
@@ -98,6 +99,7 @@ BAD_SEARCH = [
     (["search.cv.folds=1"], "search.cv.folds"),
     (["search.cv.repeats=0"], "search.cv.repeats"),
     (["search.refit=maybe"], "search.refit"),
+    (["search.log_trial_models=maybe"], "search.log_trial_models"),
     (["search.register=''"], "search.register"),
     (["search.top_k=0"], "search.top_k"),
     (["search.confirm.top_k=-1"], "search.confirm.top_k"),
