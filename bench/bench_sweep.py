@@ -67,14 +67,14 @@ PRUNING_SPACE = [
     "data=planar", "search/sampler=tpe", "search.seed=0", "search.workers=1",
     "search.n_trials=30", "train.num_iterations=1000",
     "search.space.train.learning_rate.low=1e-4", "search.space.train.learning_rate.high=10.0",
-    "~search.space.train.num_iterations", "~search.space.train.batch_size",
+    "~search.space.train.batch_size",
     "~search.space.train.optimizer", "~search.space.train.lambd",
 ]
 PARALLEL_SPACE = [
     "data=planar", "search/sampler=tpe", "search.seed=0", "search/pruner=none",
     "search.n_trials=24", "train.num_iterations=5000", "model.hidden_units=[64,32]",
     "model.activation=tanh", "search.space.train.learning_rate.high=0.5",
-    "~search.space.train.num_iterations", "~search.space.train.batch_size",
+    "~search.space.train.batch_size",
     "~search.space.train.optimizer", "~search.space.train.lambd",
     "~search.space.model.hidden_units", "~search.space.model.activation",
 ]
@@ -90,7 +90,7 @@ def course_space(folder):
         "search/sampler=tpe", "search.seed=0", "search/pruner=none", "search.workers=1",
         f"search.n_trials={COURSE_TRIALS}", f"train.num_iterations={COURSE_ITERATIONS}",
         "search.space.train.learning_rate.low=1e-3", "search.space.train.learning_rate.high=0.02",
-        "~search.space.train.num_iterations", "~search.space.train.batch_size",
+        "~search.space.train.batch_size",
         "~search.space.train.optimizer", "~search.space.train.lambd",
         "~search.space.model.hidden_units", "~search.space.model.activation",
     ]

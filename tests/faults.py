@@ -18,7 +18,7 @@ S = optuna.trial.TrialState
 FINISHED = (S.COMPLETE, S.PRUNED, S.FAIL)
 # Trials that differ only in learning rate, optimizer, L2 and activation: the run length is
 # exactly train.num_iterations and the network is the default [8, 4].
-FIXED_LENGTH = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+FIXED_LENGTH = ["~search.space.train.batch_size",
                 "~search.space.model.hidden_units", "search/pruner=none",
                 "tracking.log_model=false"]
 STUDY = "planar-sweep"

@@ -9,6 +9,7 @@ from search.cli.study_summary import summary_lines
 from search.config import ConfigError
 from search.config.names import STUDY_NAME
 from search.config.rules import check_rules
+from search.config.space_fit import fitted_lines
 from search.run.train import load_run_data
 from search.storage.diskfull import DiskFull
 from search.storage.urls import sqlite_path
@@ -41,6 +42,8 @@ def sweep_task(cfg):
         if cfg.search.narrow_from:
             cfg, dims = narrowed(cfg, dims, given)
         load_run_data(base_run_config(cfg))  # a bad data file or cv.folds: before any store
+        for line in fitted_lines(dims):
+            print(f"space fitted to the data: {line}", flush=True)
         cfg.tracking.uri = tracking_uri(cfg.tracking)  # the runs record the store they went to
         check_reachable(cfg.tracking.uri)  # before the study is created
         check_engine(cfg.search.launcher)  # an engine installed, a scheduler that answers

@@ -11,8 +11,10 @@ from typing import Any, List, Optional
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from dnn.data import DataError, load_dataset
 from search.config.errors import ConfigError
 from search.config.run import check_run_config
+from search.config.space_fit import data_shape, fit_dims, needs_fitting
 
 
 @dataclass
@@ -36,19 +38,22 @@ class IntDim:
 @dataclass
 class CategoricalDim:
     type: str = "categorical"
-    choices: List[Any] = field(default_factory=list)
+    choices: Optional[List[Any]] = field(default_factory=list)  # train.batch_size: null fits
+    fitted: Optional[str] = None  # why the choices are what they are (search.config.space_fit)
 
 
 @dataclass
 class LayersDim:
-    """model.hidden_units: a depth, then the units of each layer (or one shared width)."""
+    """model.hidden_units: a depth, then the units of each layer (or one shared width);
+    a units bound left null is fitted to the data (search.config.space_fit)."""
     type: str = "layers"
     depth_low: int = MISSING
     depth_high: int = MISSING
-    units_low: int = MISSING
-    units_high: int = MISSING
+    units_low: Optional[int] = None
+    units_high: Optional[int] = None
     log: bool = True
     shared: bool = False
+    fitted: Optional[str] = None  # why the units are what they are
 
 
 KINDS = {"float": FloatDim, "int": IntDim, "categorical": CategoricalDim, "layers": LayersDim}
@@ -115,6 +120,17 @@ def _check_bounds(path, dim):
             raise ConfigError(f"search.space.{path}.step={dim.step}: must be positive")
 
 
+def _fitted(dims, run_cfg):
+    try:  # a data file that cannot be read is a config error here: one line, exit 2
+        data = load_dataset(**OmegaConf.to_container(run_cfg.data, resolve=True))
+    except (DataError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+    try:
+        return fit_dims(dims, *data_shape(data, OmegaConf.select(run_cfg, "cv.folds")))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
 def candidate_values(dim):
     """The values a dimension can give its key that decide whether the run config accepts
     all of them: every choice, the ends of a range."""
@@ -128,11 +144,14 @@ def candidate_values(dim):
 def check_space(space, run_cfg, check_run=None):
     """Each dimension typed by its kind and every value it can take accepted by the run
     config (check_run, by default search.config.check_run_config, raises ConfigError on a
-    config the run would refuse); returns {path: spec dict}."""
+    config the run would refuse); bounds and choices left null are fitted to the data of
+    run_cfg first (search.config.space_fit). Returns {path: spec dict}."""
     check_run = check_run or check_run_config
     dims = dimensions(space)
     if not dims:
         raise ConfigError("search.space is empty: give at least one dimension to search")
+    if needs_fitting(dims):
+        dims = _fitted(dims, run_cfg)
     for path, spec in dims.items():
         dim = typed_dimension(path, spec)
         if OmegaConf.select(run_cfg, path, default="<missing>") == "<missing>":

@@ -24,7 +24,7 @@ def compose_sweep(tmp_path, *overrides):
 @pytest.mark.slow
 def test_the_report_is_self_contained_and_names_the_narrowed_command(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    cfg = compose_sweep(tmp_path, "~search.space.train.num_iterations",
+    cfg = compose_sweep(tmp_path, 
                         "~search.space.train.batch_size", "train.num_iterations=100")
     dims = check_sweep_config(cfg)
     client = MlflowClient(cfg.tracking.uri)

@@ -133,11 +133,13 @@ def npz_with_test(tmp_path):
 def test_cv_sweep_refits_once_and_its_trials_reproduce(tmp_path, npz_with_test):
     args = ["data=npz", f"data.path={npz_with_test}", "search.cv.folds=3", "search.refit=true",
             "search.n_trials=4", "search.workers=1", "search.study_name=xor",
-            "~search.space.train.num_iterations", "train.num_iterations=150",
+            "train.num_iterations=150",
             "train.eval_every=50", "search.space.model.hidden_units.depth_high=2"]
     env = {"MLFLOW_TRACKING_URI": ""}
     proc = run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)
     assert "refit of trial" in proc.stdout and "test_accuracy=" in proc.stdout
+    assert "space fitted to the data: model.hidden_units units 2..32 for n_x=2 inputs" \
+        in proc.stdout
     run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)  # resumed: nothing new
     client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     exp = client.get_experiment_by_name("xor")
@@ -175,7 +177,7 @@ def test_refit_is_claimed_once_and_a_dead_launchers_claim_is_taken_over(tmp_path
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     args = ["data=npz", f"data.path={npz_with_test}", "search.n_trials=3", "search.workers=1",
-            "search.study_name=xor", "~search.space.train.num_iterations",
+            "search.study_name=xor",
             "train.num_iterations=100", "search.space.model.hidden_units.depth_high=2"]
     env = {"MLFLOW_TRACKING_URI": ""}
     run_cli("dnn-sweep", *args, cwd=tmp_path, env=env, check=0)  # no refit asked

@@ -30,7 +30,7 @@ from pg_helpers import (
 # One xdist worker runs them all, in order: one of them restarts the shared server.
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
-QUICK = ["~search.space.train.num_iterations", "tracking.log_model=false"]
+QUICK = ["tracking.log_model=false"]
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
 

@@ -83,7 +83,7 @@ def test_same_settings_but_other_data_content_is_refused(study):
     assert "data.digest" in msg and "nothing can make them equal" in msg
 
 
-FAST = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+FAST = ["~search.space.train.batch_size",
         "train.num_iterations=50", "search.workers=1",
         "search.space.model.hidden_units.depth_high=1", "search.space.model.hidden_units.units_high=4"]
 

@@ -10,7 +10,7 @@ from search.config import ConfigError, conf_dir
 from search.study.narrow_from import heading
 from search.study.study import check_sweep_config
 
-FAST = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+FAST = ["~search.space.train.batch_size",
         "train.num_iterations=100", "train.eval_every=20", "search.workers=1",
         "search.space.model.hidden_units.depth_high=2", "search.space.model.hidden_units.units_high=8"]
 ENV = {"MLFLOW_TRACKING_URI": ""}

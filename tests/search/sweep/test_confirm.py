@@ -19,7 +19,7 @@ from search.sweep.confirm import Confirmed, differs, rank
 def sweep_config(tmp_path, *overrides):
     with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
         return compose(config_name="sweep", overrides=[
-            "data=moons", "search.study_name=moons", "~search.space.train.num_iterations",
+            "data=moons", "search.study_name=moons",
             "~search.space.train.batch_size", "~search.space.train.optimizer",
             "~search.space.train.lambd", "~search.space.model", "train.num_iterations=300",
             "train.eval_every=100", "tracking.log_model=false",

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 # A quick space: no iteration dimension, small networks, 200 iterations per trial.
-FAST = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+FAST = ["~search.space.train.batch_size",
         "train.num_iterations=200", "train.eval_every=20",
         "search.space.model.hidden_units.depth_high=2",
         "search.space.model.hidden_units.units_high=8"]

@@ -36,7 +36,7 @@ def test_without_folds_the_margin_is_weighed_against_the_bootstrap_spread():
     assert v.label == BETTER and v.p_value == pytest.approx(stats.norm.sf(0.30 / 0.08))
 
 
-QUICK = ["~search.space.train.num_iterations", "~search.space.train.batch_size",
+QUICK = ["~search.space.train.batch_size",
          "~search.space.train.optimizer", "train.optimizer=adam", "train.eval_every=50",
          "search.space.model.hidden_units.depth_high=1",
          "search.space.model.hidden_units.units_high=8", "search.space.train.learning_rate.low=0.003",
