@@ -70,7 +70,7 @@ def test_bad_patience_settings_are_refused_naming_the_key(override, key):
 
 
 ONE_CHOICE = [*(f"~search.space.{k}" for k in (
-    "train.learning_rate", "train.num_iterations", "train.batch_size", "train.lambd",
+    "train.learning_rate", "train.batch_size", "train.lambd",
     "model.hidden_units", "model.activation")),
     "search.space.train.optimizer.choices=[gd]", "train.num_iterations=50",
     "search.n_trials=30", "search.workers=1", "search.patience=3"]
