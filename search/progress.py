@@ -29,9 +29,10 @@ def _size():
 
 
 class Progress:
-    """update(done, text) shows `label done/total text | rate, ETA`, at most every
-    `interval` seconds (force: now). The rate counts what was done since this line began
-    (a resumed study's earlier trials do not inflate it)."""
+    """update(done, text) shows `label done/total | ETA, rate | text`, at most every
+    `interval` seconds (force: now): what matters first, since a terminal narrower than
+    the line cuts its end. The rate counts what was done since this line began (a resumed
+    study's earlier trials do not inflate it)."""
 
     def __init__(self, total, label="", stream=None, interval=0.5, unit="it",
                  per_minute=False):
@@ -41,16 +42,19 @@ class Progress:
         self.interval = interval if self.tty else OFF_TERMINAL_INTERVAL
         self.start = self._last = time.monotonic()
         self.first = None
-        self.bar = tqdm(total=total, file=self.stream, bar_format="{desc}", desc=label, mininterval=interval, ncols=_size()[0],
+        self.bar = tqdm(total=total, file=self.stream, bar_format="{desc}", desc=label,
+                        mininterval=interval, ncols=_size()[0],
                         nrows=_size()[1]) if self.tty else None
 
     def line(self, done, text):
+        """The whole line: count, ETA and rate, then the caller's text."""
         elapsed = time.monotonic() - self.start
         rate = (done - self.first) / elapsed if elapsed > 0 else 0.0
         parts = [rate_text(rate, self.unit, self.per_minute)]
         if self.total and rate > 0 and done < self.total:
-            parts.append(f"ETA {tqdm.format_interval((self.total - done) / rate)}")
-        return f" {text} | {', '.join(parts)}"
+            parts.insert(0, f"ETA {tqdm.format_interval((self.total - done) / rate)}")
+        return f"{self.label}{done}/{self.total} | {', '.join(parts)}" + \
+            (f" | {text}" if text else "")
 
     def update(self, done, text, force=False):
         now = time.monotonic()
@@ -61,7 +65,7 @@ class Progress:
         if not force and now - self._last < self.interval and not (opening and self.tty):
             return
         self._last = now
-        line = f"{self.label}{done}/{self.total}{self.line(done, text)}"
+        line = self.line(done, text)
         if self.bar is not None:
             self.bar.n = done
             self.bar.set_description_str(line)  # tqdm redraws the line in place

@@ -59,8 +59,12 @@ def sweep_task(cfg):
         fail(str(e))
     except DiskFull as e:
         fail(str(e), EXIT_FAILED)
-    if outcome.note:  # nothing to run
+    if outcome.note:  # nothing to run: the study as it stands
         say(outcome.note)
+        for note in outcome.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if outcome.parent_run_id:
+            say("\n".join(summary_lines(outcome, cfg, dims, base)))
         return
     if outcome.submitted:
         say(submitted_lines(cfg, outcome))

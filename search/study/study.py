@@ -158,10 +158,13 @@ def started(study):
 
 
 def trained_finished(study):
-    """Finished trials trained by this study (warm-start copies of another study's
-    trials do not count toward search.n_trials)."""
-    return sum(1 for t in study.get_trials(deepcopy=False, states=FINISHED)
-               if not links.warm_start_source(t))
+    """Finished trials that count toward search.n_trials: trained by this study (not
+    warm-start copies of another study's trials), and not replaced by their retry (as in
+    started: an interrupted trial counts once, as its retry)."""
+    trials = study.get_trials(deepcopy=False)
+    replaced = links.replaced(trials)
+    return sum(1 for t in trials if t.state in FINISHED and t.number not in replaced
+               and not links.warm_start_source(t))
 
 
 def close_dead_trial(study, trial, reason, cfg):

@@ -122,7 +122,7 @@ def _train(cfg, study, trial, values, seed, metric, parent_run_id, base_override
     try:
         result = train_run(run_cfg, overrides, parent_run_id=parent_run_id, tags=tags,
                            run_name=f"confirm-trial-{trial.number}-seed-{seed}",
-                           progress=False, on_start=run_ids.append)
+                           progress=True, on_start=run_ids.append)
     except KeyboardInterrupt:
         raise
     except Exception:  # noqa: BLE001 - a diverging seed: its run is FAILED with the reason

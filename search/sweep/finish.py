@@ -60,7 +60,7 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
     result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
                                         "optuna.trial_number": best.number},
                        parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
-                       progress=False)
+                       progress=True)  # minutes on all the data: its iterations show
     done = {"trial": best.number, "run_id": result.run_id,
             **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
     if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
@@ -86,6 +86,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
         winner = confirmed_trial(study, outcome.confirmed)
     if cfg.search.refit and outcome.status == "FINISHED" and not elsewhere:
         outcome.refit = refit_best(cfg, study, dims, parent_run_id, say, winner)
+    say(f"study {study.study_name!r}: the verdict against a model that learns nothing ...")
     judge(cfg, study, outcome, winner)
     tags, values = {STOPPED_TAG: outcome.stopped}, dict(outcome.baselines)
     if outcome.verdict is not None:
@@ -93,6 +94,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
     if outcome.confirmed:
         values[f"confirmed_{metrics[0]}"] = outcome.confirmed[0].mean
         tags["dnnsweep.confirmed_trial"] = outcome.confirmed[0].trial
+    say(f"study {study.study_name!r}: trials.csv, plots and report.html on the parent run ...")
     with tempfile.TemporaryDirectory() as tmp:
         files = [(tables.write_trials_csv(study, Path(tmp) / "trials.csv"), None)]
         verbosity = optuna.logging.get_verbosity()

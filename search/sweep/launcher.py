@@ -3,6 +3,8 @@ progress, and close the study: refit, parent run, and the StudyOutcome the CLI r
 import os
 import threading
 import time
+from collections import Counter
+from contextlib import ExitStack, closing
 
 import optuna
 from omegaconf import OmegaConf
@@ -36,23 +38,47 @@ from search.sweep.finish import finish
 from search.sweep.engines import start_pool
 from search.sweep.outcome import StudyOutcome
 from search.sweep.worker import STOP, stop_on_signals, worker_loop
-from search.tracking.client import browse_hint, client_for, set_run_tags, tracking_uri
+from search.tracking.client import (
+    artifact_location,
+    browse_hint,
+    client_for,
+    set_run_tags,
+    tracking_uri,
+)
 from search.tracking.runs import ensure_parent_run
-from search.tracking.settings_log import log_changed_settings
+from search.tracking.settings_log import changed_settings, log_changed_settings
 
 RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
 
 
 def progress_line(study, metrics):
-    c = counts(study)
+    """(finished trials that count toward n_trials, the rest of the line), from one read
+    of the trials: two reads apart disagree while workers write. A trial replaced by its
+    retry shows as retried, not failed; warm-start copies apart."""
+    trials = study.get_trials(deepcopy=False)
+    replaced = links.replaced(trials)
     S = optuna.trial.TrialState
+    tally = Counter("warm-start" if links.warm_start_source(t) else
+                    "retried" if t.number in replaced else t.state for t in trials)
     best = ranked(study)
     best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
+    extra = "".join(f"  {k} {tally[k]}" for k in ("retried", "warm-start") if tally[k])
+    return sum(tally[s] for s in FINISHED), (
+        f"{best_txt} | complete {tally[S.COMPLETE]}  pruned {tally[S.PRUNED]}  "
+        f"failed {tally[S.FAIL]}  running {tally[S.RUNNING]}{extra}")
+
+
+def resume_line(study, search):
+    """What a re-run goes on with ('resuming at 11/12 ...; 1 interrupted trial retried
+    first'), or None for a study with nothing finished yet."""
+    trials = study.get_trials(deepcopy=False)
     done = trained_finished(study)
-    warm = sum(c[s] for s in FINISHED) - done
-    return done, (f"finished | complete {c[S.COMPLETE] - warm}  pruned {c[S.PRUNED]}  "
-                  f"failed {c[S.FAIL]}  running {c[S.RUNNING]}"
-                  f"{f'  warm-start {warm}' if warm else ''} | {best_txt}")
+    retries = sum(1 for t in trials if t.state == optuna.trial.TrialState.WAITING
+                  and links.retry_of(t) is not None)
+    if not done and not retries:
+        return None
+    return (f"study {study.study_name!r}: resuming at {done}/{search.n_trials} finished trials"
+            + (f"; {retries} interrupted trial(s) retried first" if retries else ""))
 
 
 def watch(study, metrics, total, stop, cfg=None):
@@ -178,11 +204,8 @@ def sweep(cfg, dims, base_overrides, say=None):
     few lines a user wants while it runs (the parent run, the refit starting)."""
     say = say or (lambda line: None)
     quiet_optuna()
-    plotter = Plotter()  # loads the plotting stack while the study runs
-    try:
-        return _sweep(cfg, dims, base_overrides, plotter, say)
-    finally:
-        plotter.close()
+    with ExitStack() as stack:  # closes the plotter, once one was started
+        return _sweep(cfg, dims, base_overrides, stack, say)
 
 
 def end_status(study, search, interrupted, deadline):
@@ -204,7 +227,7 @@ def end_status(study, search, interrupted, deadline):
     return "KILLED", "incomplete"  # workers ended early (crashed or killed): a resume goes on
 
 
-def _sweep(cfg, dims, base_overrides, plotter, say):
+def _sweep(cfg, dims, base_overrides, stack, say):
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -222,10 +245,7 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     if nothing:
         left_open = parent_left_running(cfg, study)
         if not left_open:
-            return StudyOutcome(study=study, metrics=metrics, parent_run_id=None, status=None,
-                                stopped="nothing_to_run", experiment=cfg.tracking.experiment,
-                                tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
-                                note=nothing)
+            return as_stored(cfg, study, metrics, nothing)
         # The launcher whose trials ended last was not this one's predecessor: the study
         # is complete but its parent run was left RUNNING. Close it (refit, verdict) here.
         status, stopped = end_status(study, search, False, None)
@@ -234,8 +254,10 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
                                experiment=cfg.tracking.experiment,
                                tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
                                browse=browse_hint(cfg.tracking, left_open))
-        finish(cfg, study, dims, base_overrides, left_open, outcome, plotter, say)
+        finish(cfg, study, dims, base_overrides, left_open, outcome,
+               stack.enter_context(closing(Plotter())), say)
         return outcome
+    plotter = stack.enter_context(closing(Plotter()))  # loads plotting while trials run
     deadline = time.time() + search.timeout if search.timeout else None
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
@@ -255,6 +277,9 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
     log_changed_settings(cfg.tracking, parent, study_settings(cfg))
     say(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
         f"MLflow parent run {parent}")
+    resuming = resume_line(study, search)
+    if resuming:
+        say(resuming)
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(study, metrics, search.n_trials, stop, cfg),
                                daemon=True)
@@ -287,6 +312,29 @@ def _sweep(cfg, dims, base_overrides, plotter, say):
                            tracking_uri=tables.mask(tracking_uri(cfg.tracking)),
                            browse=browse_hint(cfg.tracking, parent))
     finish(cfg, study, dims, base_overrides, parent, outcome, plotter, say)
+    return outcome
+
+
+def as_stored(cfg, study, metrics, note):
+    """The outcome of a study with nothing to run, as its stores hold it: best trials,
+    refit, report, runs; and a note for the sampler or pruner settings of this command
+    that differ from the study's, which nothing uses."""
+    parent = links.parent_run_id(study)
+    refit = links.refit_mark(study)
+    outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=None,
+                           stopped="nothing_to_run", experiment=cfg.tracking.experiment,
+                           tracking_uri=tables.mask(tracking_uri(cfg.tracking)), note=note,
+                           refit=refit if "run_id" in refit else None)
+    if parent:
+        outcome.browse = browse_hint(cfg.tracking, parent)
+        outcome.report = tables.mask(artifact_location(cfg.tracking, parent, "report.html"))
+        changed = changed_settings(cfg.tracking, parent, study_settings(cfg))
+        if changed:
+            outcome.notes.append(
+                "this command's " + ", ".join(f"{k}={now} (the study's: {then})"
+                                              for k, (then, now) in changed.items())
+                + ": not used, since nothing runs (a resume with a higher search.n_trials "
+                "would use it)")
     return outcome
 
 

@@ -192,6 +192,15 @@ def open_run(cfg_tracking, run_id):
                           f"another store, {POINT_ELSEWHERE}") from None
 
 
+def artifact_location(cfg_tracking, run_id, path):
+    """Where the run's artifact at path (a file at the top) is stored, or None when the
+    run has none there."""
+    client = client_for(cfg_tracking)
+    if path not in {a.path for a in client.list_artifacts(run_id)}:
+        return None
+    return client.get_run(run_id).info.artifact_uri.rstrip("/") + "/" + path
+
+
 def metric_history(client, run_id, key):
     return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
 

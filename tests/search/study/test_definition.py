@@ -100,10 +100,12 @@ def test_cli_refuses_another_data_set_and_says_when_the_total_is_reached(tmp_pat
     assert "best" not in other.stdout and "MLflow parent run" not in other.stdout
     done = run_cli("dnn-sweep", *FAST, "search/sampler=random", "search.n_trials=1",
                    cwd=tmp_path, env=env, check=0)
-    assert "best" not in done.stdout  # after the lines saying what it opens, one line:
-    assert done.stdout.strip().splitlines()[-1].endswith("study 'planar-sweep' already has 2 finished trials, "
-                                   "n_trials=1: nothing to run (raise search.n_trials to go "
-                                   "on, or choose another search.study_name for a new study)")
+    # after the lines saying what it opens: why nothing runs, then the study as it stands
+    assert ("study 'planar-sweep' already has 2 finished trials, n_trials=1: nothing to run "
+            "(raise search.n_trials to go on, or choose another search.study_name for a new "
+            "study)") in done.stdout.splitlines()
+    assert "best 2 trial(s) by val_cost" in done.stdout
+    assert "MLflow parent run" not in done.stdout, "no launch: no parent run line"
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "mlruns" / "optuna.journal")))
     assert len(optuna.load_study(study_name="planar-sweep", storage=storage).trials) == 2
 

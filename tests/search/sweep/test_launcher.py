@@ -183,3 +183,70 @@ def test_a_time_budget_is_a_normal_end_that_refits_and_resumes(tmp_path, npz_wit
     _, (again,), _ = runs_of(tmp_path, "blobs")
     assert again.info.run_id == parent.info.run_id and again.info.status == "FINISHED"
     assert again.data.tags["dnnsweep.stopped"] == "n_trials"
+
+
+def interrupted_study():
+    """A real in-memory study as a re-run after Ctrl-C finds it: 3 complete trials, one
+    interrupted (FAIL) whose retry is queued, 2 warm-start copies of another study's."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from search import links
+
+    study = optuna.create_study()
+    dist = {"x": FloatDistribution(0, 1)}
+    for i, state in enumerate([TrialState.COMPLETE] * 3 + [TrialState.FAIL]):
+        study.add_trial(create_trial(params={"x": i / 10}, distributions=dist, state=state,
+                                     value=i / 10 if state == TrialState.COMPLETE else None))
+    for n in (7, 8):
+        study.add_trial(create_trial(params={"x": 0.5}, distributions=dist, value=0.5,
+                                     user_attrs={links.WARM_START: f"old#{n}"}))
+    links.enqueue_retry(study, study.trials[3])
+    return study
+
+
+def test_a_rerun_after_ctrl_c_says_it_resumes_and_counts_the_retry_once():
+    from omegaconf import OmegaConf
+
+    from search.study.study import trained_finished
+    from search.sweep.launcher import progress_line, resume_line
+
+    study = interrupted_study()
+    search = OmegaConf.create({"n_trials": 4})
+    assert resume_line(study, search) == (f"study {study.study_name!r}: resuming at 3/4 "
+                                          "finished trials; 1 interrupted trial(s) retried "
+                                          "first")
+    done, text = progress_line(study, ["val_cost"])
+    assert done == trained_finished(study) == 3
+    assert text == ("best val_cost 0 (#0) | complete 3  pruned 0  failed 0  running 0  "
+                    "retried 1  warm-start 2")
+    # the retry runs and completes: 4/4, the interrupted trial still counted once
+    retry = study.ask()
+    study.tell(retry, 0.05)
+    done, text = progress_line(study, ["val_cost"])
+    assert done == trained_finished(study) == 4
+    assert "complete 4  pruned 0  failed 0  running 0  retried 1  warm-start 2" in text
+
+
+@pytest.mark.slow
+def test_a_finished_study_rerun_shows_its_results_and_names_ignored_settings(tmp_path):
+    first = sweep(tmp_path, "search.n_trials=2", "search.workers=1", "search.refit=true",
+                  "tracking.log_model=false")
+    # the long steps after the last trial say what they do; the refit shows its iterations
+    lines = first.stdout.splitlines()
+    refit = next(i for i, line in enumerate(lines) if line.startswith("refit: trial"))
+    assert any("the verdict against a model that learns nothing" in line
+               for line in lines[refit:])
+    assert any("trials.csv, plots and report.html" in line for line in lines[refit:])
+    assert re.search(r"^iteration 200/200 \| .* \| cost ", first.stderr, re.M), first.stderr
+    again = sweep(tmp_path, "search.n_trials=2", "search.workers=1", "search.refit=true",
+                  "tracking.log_model=false", "search/sampler=random", presets=[])
+    assert "already has 2 finished trials, n_trials=2: nothing to run" in again.stdout
+    assert "best 2 trial(s) by val_cost" in again.stdout
+    assert re.search(r"^refit of trial \d+ on all training data: MLflow run \w+",
+                     again.stdout, re.M)
+    assert re.search(r"^report: file://.*/report\.html$", again.stdout, re.M)
+    assert "search.sampler._target_=optuna.samplers.RandomSampler (the study's: " \
+           "optuna.samplers.TPESampler)" in again.stderr
+    assert "not used, since nothing runs" in again.stderr
+    assert "iteration" not in again.stderr, "nothing was trained"
