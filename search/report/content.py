@@ -45,16 +45,30 @@ def importances(study):
         return {}
 
 
-def color_by(search, dims, found):
+def color_by(search, dims, found, trials=()):
+    """The parameter the cost curves are coloured by: search.report.color_by (a layers
+    dimension: its depth), else the most important one that every finished trial has; a
+    per-layer width that some lack (units_2 of the one-layer trials) gives way to the depth
+    that decides it."""
     chosen = search.report.color_by
     if chosen and chosen in dims and dims[chosen]["type"] == "layers":
         return f"{chosen}.depth"
     if chosen:
         return chosen
-    if found:
-        return next(iter(found))
-    names = param_names(dims)
-    return names[0] if names else None
+    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    for name in [*found, *param_names(dims)]:
+        if all(name in t.params for t in finished):
+            return name
+        depth = _depth_of(name, dims)
+        if depth:
+            return depth
+    return None
+
+
+def _depth_of(name, dims):
+    """The depth parameter of the layers dimension a width parameter belongs to, or None."""
+    return next((f"{path}.depth" for path, spec in dims.items()
+                 if spec["type"] == "layers" and name.startswith(f"{path}.units")), None)
 
 
 def narrowed_command(cfg, base_overrides):
@@ -207,7 +221,8 @@ def best_trials(facts):
 
 @section
 def cost_curves(facts):
-    return {"color_by": color_by(facts.cfg.search, facts.dims, facts.importances)}
+    return {"color_by": color_by(facts.cfg.search, facts.dims, facts.importances,
+                                 facts.study.get_trials(deepcopy=False))}
 
 
 @section

@@ -3,9 +3,12 @@ coloured by one hyperparameter.
 
 The curves come from the MLflow metric histories of the trials' runs. Finished trials
 only: complete ones drawn solid, pruned ones faint and dashed with a cross where they
-stopped; failed trials are left out and counted in the caption.
+stopped; failed trials are left out and counted in the caption. Every colour is named:
+by the colour bar or the legend, and the trials that lack the parameter (a layer they do
+not have) are grey with a legend entry of their own.
 """
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -122,26 +125,39 @@ def _thin(steps, values):
     return [(steps[i], values[i]) for i in idx]
 
 
-def _colors(curve_set):
-    """(one RGBA per curve, a function that adds the colour bar or legend to an axis)."""
+def absent_label(color_by):
+    """The legend entry of the trials without the colouring parameter: a per-layer width
+    (model.hidden_units.units_2) is absent from the trials with fewer layers."""
+    layer = re.search(r"\.units_(\d+)$", color_by or "")
+    return f"no layer {layer.group(1)}" if layer else f"no {color_by}"
+
+
+@dataclass
+class ColourKey:
+    """How the curves of a figure are coloured, and the key that names every colour."""
+    colors: list                 # one RGBA per curve
+    legend: list                 # (label, RGBA): every colour not read off the colour bar
+    scale: tuple = None          # (norm, cmap) of a colour bar, or None
+
+
+def colour_key(curve_set):
+    """Every curve's colour, each named by a legend entry or the colour bar: categories
+    (and small ints) get a legend, numbers a colour bar, and the trials that lack the
+    parameter (a layer they do not have) a grey legend entry of their own."""
     import matplotlib
     from matplotlib import colors as mcolors
 
     values = [c.color_value for c in curve_set.curves]
     grey = (0.5, 0.5, 0.5, 1.0)
+    absent = [(absent_label(curve_set.color_by), grey)] if None in values else []
     if curve_set.color_kind == "categorical":
-        choices = list(dict.fromkeys(v for v in values))
+        choices = list(dict.fromkeys(v for v in values if v is not None))
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in choices):
             choices.sort()
         cmap = matplotlib.colormaps["tab10"]
         table = {v: cmap(i % 10) for i, v in enumerate(choices)}
-
-        def legend(ax, fig):
-            from matplotlib.lines import Line2D
-            handles = [Line2D([], [], color=table[v], lw=2, label=str(v)) for v in choices]
-            ax.legend(handles=handles, title=curve_set.color_by, fontsize=7, title_fontsize=7,
-                      loc="upper right", framealpha=0.8)
-        return [table[v] for v in values], legend
+        return ColourKey([table.get(v, grey) for v in values],
+                         [(str(v), table[v]) for v in choices] + absent)
     numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if curve_set.color_kind in ("log", "linear") and numeric:
         low, high = min(numeric), max(numeric)
@@ -150,12 +166,22 @@ def _colors(curve_set):
         norm = (mcolors.LogNorm(low, high) if curve_set.color_kind == "log" and low > 0
                 else mcolors.Normalize(low, high))
         cmap = matplotlib.colormaps["viridis"]
+        return ColourKey([cmap(norm(v)) if v in numeric else grey for v in values], absent,
+                         (norm, cmap))
+    return ColourKey([matplotlib.colormaps["tab10"](0)] * len(values), [])
 
-        def colorbar(ax, fig):
-            sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-            fig.colorbar(sm, ax=ax, label=curve_set.color_by)
-        return [cmap(norm(v)) if v in numeric else grey for v in values], colorbar
-    return [matplotlib.colormaps["tab10"](0)] * len(values), lambda ax, fig: None
+
+def _add_key(ax, fig, curve_set, key):
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.lines import Line2D
+
+    if key.scale is not None:
+        norm, cmap = key.scale
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=curve_set.color_by)
+    if key.legend:
+        handles = [Line2D([], [], color=color, lw=2, label=label) for label, color in key.legend]
+        ax.legend(handles=handles, title=curve_set.color_by, fontsize=7, title_fontsize=7,
+                  loc="upper right", framealpha=0.8)
 
 
 def draw(curve_set, path, ylabel=None):
@@ -177,7 +203,8 @@ def draw(curve_set, path, ylabel=None):
 def _draw_on(ax, fig, curve_set, ylabel):
     from matplotlib.collections import LineCollection
 
-    colors, add_key = _colors(curve_set)
+    key = colour_key(curve_set)
+    colors = key.colors
     # Complete trials over pruned ones; each group one LineCollection (fast for 200 curves).
     for state, alpha, style, width in (("PRUNED", 0.3, (0, (4, 3)), 0.7),
                                        ("COMPLETE", 0.75, "solid", 1.0)):
@@ -199,4 +226,4 @@ def _draw_on(ax, fig, curve_set, ylabel):
     ax.set_ylabel(ylabel or curve_set.metric)
     ax.set_title(caption(curve_set), fontsize=9)
     ax.grid(alpha=0.3)
-    add_key(ax, fig)
+    _add_key(ax, fig, curve_set, key)

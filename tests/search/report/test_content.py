@@ -78,3 +78,23 @@ def test_the_refit_and_its_champion_model(cfg):
     study.set_user_attr("refit", {"trial": 1, "run_id": "abc"})  # no test split, no registry
     got = content.report_content(study, cfg, dims, [])
     assert got["champion"] is None and not got["refit_tested"]
+
+
+def test_the_curves_are_coloured_by_a_parameter_every_trial_has(cfg):
+    """units_2 exists only in the two-layer trials: the curves are coloured by the depth."""
+    from optuna.distributions import IntDistribution
+
+    dims = check_sweep_config(cfg)
+    trials = [optuna.trial.create_trial(
+        value=0.1, params={"train.learning_rate": 0.01, "model.hidden_units.depth": len(units),
+                           **{f"model.hidden_units.units_{k + 1}": u
+                              for k, u in enumerate(units)}},
+        distributions={"train.learning_rate": LR, "model.hidden_units.depth": IntDistribution(1, 4),
+                       **{f"model.hidden_units.units_{k + 1}": IntDistribution(2, 32)
+                          for k in range(len(units))}}) for units in ([4], [3, 2])]
+    found = {"model.hidden_units.units_2": 0.6, "train.learning_rate": 0.4}
+    assert content.color_by(cfg.search, dims, found, trials) == "model.hidden_units.depth"
+    found = {"model.hidden_units.units_1": 0.6, "model.hidden_units.units_2": 0.4}
+    assert content.color_by(cfg.search, dims, found, trials) == "model.hidden_units.units_1"
+    assert content.color_by(cfg.search, dims, {"train.learning_rate": 1.0}, trials) == \
+        "train.learning_rate"

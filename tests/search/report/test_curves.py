@@ -104,3 +104,43 @@ def test_an_int_with_few_values_gets_a_legend_a_wide_one_a_colour_scale(tmp_path
     assert one(IntDistribution(2, 32, log=True), 8).color_kind == "log"
     assert one(IntDistribution(500, 3000, step=500), 1000).color_kind == "categorical"
     assert curves.draw(depth, tmp_path / "d.png").is_file()
+
+
+def two_depths(units_dist):
+    """Four trials coloured by model.hidden_units.units_2: two with one layer (no units_2),
+    two with two layers."""
+    from optuna.distributions import IntDistribution
+
+    trials, histories = [], {}
+    for i, units in enumerate([[4], [3, 2], [6], [5, 8]]):
+        params = {"model.hidden_units.depth": len(units),
+                  **{f"model.hidden_units.units_{k + 1}": u for k, u in enumerate(units)}}
+        dists = {"model.hidden_units.depth": IntDistribution(1, 2),
+                 **{f"model.hidden_units.units_{k + 1}": units_dist for k in range(len(units))}}
+        t = optuna.trial.create_trial(value=0.1, params=params, distributions=dists,
+                                      user_attrs={"mlflow_run_id": f"r{i}"})
+        t.number = i
+        trials.append(t)
+        histories[f"r{i}"] = {"train_cost": [(0, 1.0), (1, 0.5 + i / 10)]}
+    return curves.collect(trials, histories, "train_cost", "model.hidden_units.units_2")
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_trials_without_the_colouring_layer_are_named_in_the_legend(tmp_path, wide):
+    from optuna.distributions import IntDistribution
+
+    cs = two_depths(IntDistribution(2, 32, log=True) if wide else IntDistribution(2, 8))
+    key = curves.colour_key(cs)
+    grey = (0.5, 0.5, 0.5, 1.0)
+    assert ("no layer 2", grey) in key.legend
+    assert [c for c, curve in zip(key.colors, cs.curves) if curve.color_value is None] == [grey] * 2
+    named = {tuple(color) for _, color in key.legend}
+    if wide:  # the widths on a colour bar, the one-layer trials in the legend
+        assert cs.color_kind == "log" and key.scale is not None
+        norm, cmap = key.scale
+        assert key.colors[1] == cmap(norm(2)) and key.colors[3] == cmap(norm(8))
+    else:  # every colour in the legend, one entry per width and one for "no layer 2"
+        assert cs.color_kind == "categorical" and key.scale is None
+        assert [label for label, _ in key.legend] == ["2", "8", "no layer 2"]
+        assert {tuple(c) for c in key.colors} <= named
+    assert curves.draw(cs, tmp_path / "c.png").is_file()
