@@ -1,7 +1,10 @@
 """Locks shared by the processes of a study: a file lock on one host, a PostgreSQL
-advisory lock across machines."""
+transaction-scoped advisory lock across machines."""
 import contextlib
 import fcntl
+import os
+import random
+import threading
 import time
 from pathlib import Path
 
@@ -50,27 +53,47 @@ def ask_lock(url):
         yield
 
 
-@contextlib.contextmanager
-def pg_advisory_lock(url, key=ASK_LOCK_KEY, connect_budget=30.0):
-    """pg_try_advisory_lock polled on a connection of its own. The server releases it
-    when that connection ends (a killed worker, a restart): it never outlives its holder.
-    When the database is away the worker goes on without it; the storage then waits."""
+_ENGINES = {}  # (pid, url) -> the engine of this process's advisory locks on url
+_ENGINES_GUARD = threading.Lock()
+
+
+def lock_engine(url):
+    """The one engine of this process for advisory locks on url's database. NullPool: it
+    holds no connection between locks (a worker at rest keeps only its storage's), and a
+    forked child shares no socket with its parent."""
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
+    key = (os.getpid(), str(url))
+    with _ENGINES_GUARD:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            connect_args = urls.engine_kwargs(url).get("connect_args", {})
+            engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+            _ENGINES[key] = engine
+        return engine
 
-    engine = sqlalchemy.create_engine(url, poolclass=NullPool,
-                                      connect_args=urls.engine_kwargs(url).get("connect_args", {}))
+
+@contextlib.contextmanager
+def pg_advisory_lock(url, key=ASK_LOCK_KEY, connect_budget=30.0):
+    """pg_try_advisory_xact_lock polled on a connection of its own, each try a transaction
+    of its own; the winning try's transaction is left open for the critical section, then
+    rolled back. Transaction-scoped, it works through PgBouncer in transaction-pooling mode:
+    only the holder keeps a server connection (a waiter blocked in pg_advisory_xact_lock
+    would keep one each and starve the pool). The server drops the lock with its holder
+    (a killed worker, a restart); a holder that keeps it past ASK_LOCK_WAIT (hung) is gone
+    past; when the database is away the worker goes on without it, the storage then waits."""
+    import sqlalchemy
+
     conn = None
     try:
         try:
-            conn = Retry(quiet=True, budget=connect_budget)(engine.connect)
+            conn = Retry(quiet=True, budget=connect_budget)(lock_engine(url).connect)
             end = time.monotonic() + ASK_LOCK_WAIT
-            query = sqlalchemy.text("SELECT pg_try_advisory_lock(:k)")
-            while not conn.execute(query, {"k": key}).scalar():
-                if time.monotonic() > end:
-                    break
-                time.sleep(0.1)
+            query = sqlalchemy.text("SELECT pg_try_advisory_xact_lock(:k)")
+            while not conn.execute(query, {"k": key}).scalar() and time.monotonic() < end:
+                conn.rollback()  # wait outside a transaction: no server connection held
+                time.sleep(random.uniform(0.02, 0.08))
         except Exception as e:  # noqa: BLE001 - a database outage: go on unlocked
             if not is_transient(e):
                 raise
@@ -78,7 +101,6 @@ def pg_advisory_lock(url, key=ASK_LOCK_KEY, connect_budget=30.0):
     finally:
         if conn is not None:
             with contextlib.suppress(Exception):
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.rollback()  # ends the transaction: the lock goes with it
             with contextlib.suppress(Exception):
                 conn.close()
-        engine.dispose()
