@@ -262,6 +262,7 @@ def _sweep(cfg, dims, base_overrides, stack, say):
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
     # store only once the parent run exists, so a new store is created by this process alone.
+    resuming = resume_line(study, search)  # before the workers take the queued retries
     pool = start_pool(cfg, dims, base_overrides, deadline)
     try:
         settings = {**study_settings(cfg),
@@ -277,7 +278,6 @@ def _sweep(cfg, dims, base_overrides, stack, say):
     log_changed_settings(cfg.tracking, parent, study_settings(cfg))
     say(f"study {study.study_name!r}: {search.n_trials} trials, {search.workers} worker(s); "
         f"MLflow parent run {parent}")
-    resuming = resume_line(study, search)
     if resuming:
         say(resuming)
     stop = threading.Event()

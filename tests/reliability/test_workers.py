@@ -11,6 +11,7 @@ temporary working directories:
 - kill -9 of the launcher: its workers stop, and the same command reaches the total.
 """
 import os
+import re
 import signal
 import time
 
@@ -129,6 +130,12 @@ def test_an_interrupted_sweep_closes_its_trials_and_resumes_to_its_total(tmp_pat
 
         again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
         assert again.returncode == 0, (again.stdout, again.stderr)
+        done = len(counted(trials))  # the interrupted trials wait for their retries
+        assert (f"resuming at {done}/{n_trials} finished trials; {len(stopped)} interrupted "
+                "trial(s) retried first") in again.stdout
+        # the retried trials count once, as their retries: never 5/4
+        assert re.search(rf"^trials {n_trials}/{n_trials} \|.* retried {len(stopped)}\b",
+                         again.stderr, re.M), again.stderr
         trials = load_trials(tmp_path)
         assert len(counted(trials)) == n_trials, "the study resumes to its total"
         assert not [t for t in trials if t.state in (S.WAITING, S.RUNNING)]
