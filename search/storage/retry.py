@@ -29,6 +29,12 @@ PERMANENT = ("password authentication failed", "no pg_hba.conf entry", "does not
              "invalid connection option", "value too long", "unknown database")
 
 
+class AnswerLost(Exception):
+    """A write's connection failed during the attempt: it may have been committed or not
+    (its answer is lost). Raised instead of the database's error where a library would
+    otherwise retry the write blindly; the caller looks for it before trying again."""
+
+
 def error_chain(exc, limit=20):
     """exc, then the errors it was raised from or while handling (bounded)."""
     seen = set()
@@ -47,6 +53,8 @@ def is_transient(exc):
         return False
     for e in error_chain(exc):
         text = str(e).lower()
+        if isinstance(e, AnswerLost):
+            return True
         if isinstance(e, UnboundLocalError) and "updated_state" in text:
             return True
         if any(p in text for p in PERMANENT):

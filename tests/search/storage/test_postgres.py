@@ -365,7 +365,7 @@ def test_dropped_connections_never_duplicate_or_lose_a_trial():
         finally:
             stop.set()
             thread.join(timeout=10)
-        storage.engine.dispose()
+        storage.close()
         trials = load_trials(db, "drops")
     assert sum(kills) > 0, "no connection was dropped"
     S = optuna.trial.TrialState

@@ -101,3 +101,32 @@ def test_the_retry_policy_notes_waiting_and_recovery_on_the_logger_not_stdout(ca
     notes = [r.getMessage() for r in caplog.records if r.name.startswith("dnnsweep")]
     assert len(notes) == 2 and "unreachable" in notes[0] and "reachable again" in notes[1]
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_retrying_storage_keeps_optunas_heartbeat_protocol(tmp_path):
+    """Optuna's fail_stale_trials fails a trial whose heartbeat stopped, through the
+    retrying storage, and calls the stale-trial callback with it (once)."""
+    import pickle
+    import time
+
+    from search.storage.rdb import open_rdb
+
+    failed = []
+    storage = open_rdb(f"sqlite:///{tmp_path}/o.db", 1, 1, 10,
+                       on_stale_trial=lambda study, trial: failed.append(trial.number))
+    study = optuna.create_study(storage=storage, study_name="s")
+    stopped, alive = study.ask(), study.ask()
+    study_id = storage.get_study_id_from_name("s")
+    ids = [storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+           for t in (stopped, alive)]
+    storage.record_heartbeat(ids[0])
+    time.sleep(2.5)  # the first trial's heartbeat is now past the grace period
+    storage.record_heartbeat(ids[1])
+    optuna.storages.fail_stale_trials(study)
+    assert failed == [stopped.number]
+    assert [t.state.name for t in study.trials] == ["FAIL", "RUNNING"]
+    storage.close()
+    # a copy for another process works on the same study, with the same retry budget
+    again = pickle.loads(pickle.dumps(open_rdb(f"sqlite:///{tmp_path}/o.db", 1, 1, 10)))
+    assert again.get_trial(ids[1]).state.name == "RUNNING" and again.retry.budget == 10
+    again.close()
