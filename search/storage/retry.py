@@ -1,4 +1,4 @@
-"""Riding out a database outage: bounded retries with exponential backoff.
+"""Riding out a database outage: bounded retries with exponential backoff (tenacity).
 
 A PostgreSQL restart, a failover or a dropped connection surfaces as an OperationalError,
 an InterfaceError or a DBAPIError flagged as a disconnect (Optuna wraps them in
@@ -12,8 +12,9 @@ have been committed anyway (the connection died after COMMIT reached the server)
 each retry `landed()` looks for it and returns (True, result) when it is there.
 """
 import os
-import random
 import time
+
+import tenacity
 
 from search.console import logger
 from search.secrets import mask
@@ -97,9 +98,12 @@ def is_server_restarting(exc):
 
 
 class Retry:
-    """Calls a function again while it fails transiently, sleeping 0.5, 1, 2, 4, 4, ... s
-    (each with +-50% jitter, so workers do not hammer a recovering server in step) until
-    `budget` seconds have passed since the first failure."""
+    """Calls a function again while it fails transiently (tenacity), sleeping a random 0-0.5,
+    0-1, 0-2, 0-4, 0-4, ... s (full jitter, so workers do not hammer a recovering server in
+    step) for as long as the next attempt would start within `budget` seconds of the first.
+
+    A write that is not idempotent passes landed(): before each retry it looks for what a
+    failed attempt may have committed and returns (True, result) when it is there."""
 
     def __init__(self, budget=DEFAULT_BUDGET, first_delay=FIRST_DELAY, max_delay=MAX_DELAY,
                  on_failure=None, label="study storage", quiet=False, transient=None):
@@ -115,46 +119,44 @@ class Retry:
             logger("storage").warning(text)
 
     def __call__(self, fn, *args, landed=None, **kwargs):
-        start = None
-        delay = self.first_delay
-        failed = False
-        while True:
-            try:
-                if failed and landed is not None:
+        for attempt in tenacity.Retrying(
+                retry=tenacity.retry_if_exception(self.transient),
+                wait=tenacity.wait_random_exponential(multiplier=self.first_delay,
+                                                    max=self.max_delay),
+                stop=tenacity.stop_before_delay(self.budget), after=self._failed,
+                before_sleep=self._waiting, retry_error_callback=self._give_up):
+            with attempt:
+                again = attempt.retry_state.attempt_number > 1
+                if again and landed is not None:
                     done, result = landed()
                     if done:
-                        self._recovered(start)
-                        return result
+                        return self._recovered(result)
                 result = fn(*args, **kwargs)
-                if failed:
-                    self._recovered(start)
-                return result
-            except Exception as e:
-                if not self.transient(e):
-                    raise
-                now = time.monotonic()
-                start = start if start is not None else now
-                self.last_failure = time.time()
-                if self.on_failure:
-                    self.on_failure(e)
-                if now - start + delay > self.budget:
-                    self._note(f"{self.label} still unreachable after {now - start:.0f} s; "
-                               "giving up")
-                    raise
-                if not failed and self._waiting_since is None:
-                    self._note(f"{self.label} unreachable ({describe(e)}); retrying for up "
-                               f"to {self.budget:.0f} s")
-                    self._waiting_since = now
-                failed = True
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, self.max_delay)
+                return self._recovered(result) if again else result
 
-    def _recovered(self, start):
+    def _failed(self, state):
+        self.last_failure = time.time()
+        if self.on_failure:
+            self.on_failure(state.outcome.exception())
+
+    def _waiting(self, state):
+        if self._waiting_since is None:
+            self._note(f"{self.label} unreachable ({describe(state.outcome.exception())}); "
+                       f"retrying for up to {self.budget:.0f} s")
+            self._waiting_since = time.monotonic()
+
+    def _give_up(self, state):
+        self._note(f"{self.label} still unreachable after {state.seconds_since_start:.0f} s; "
+                   "giving up")
+        return state.outcome.result()  # raises the last error
+
+    def _recovered(self, result):
         self.last_failure = time.time()
         if self._waiting_since is not None:
             self._note(f"{self.label} reachable again after "
                        f"{time.monotonic() - self._waiting_since:.1f} s")
             self._waiting_since = None
+        return result
 
 
 def _mask(text):
