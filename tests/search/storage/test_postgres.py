@@ -30,7 +30,9 @@ from pg_helpers import (
 # One xdist worker runs them all, in order: one of them restarts the shared server.
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
-QUICK = ["tracking.log_model=false"]
+# Full-batch trials that train to the end (train.num_iterations, no early stop): the runs'
+# full metric history is checked.
+QUICK = ["tracking.log_model=false", "train.patience=null", "~search.space.train.batch_size"]
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
 
@@ -200,7 +202,7 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
                   "search.workers=1", *QUICK]
         # trials of some seconds each, long enough to be killed in flight; the second
         # launcher runs the same command (a study refuses a launcher of another definition)
-        common += ["~search.space.train.batch_size", "~search.space.model.hidden_units",
+        common += ["~search.space.model.hidden_units",
                    "train.num_iterations=60000", "train.eval_every=1000"]
         doomed = start_sweep(tmp_path / "a", *common, "search.n_trials=2", env=env,
                              prefix=prefix)
