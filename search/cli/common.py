@@ -4,9 +4,13 @@ A Hydra app's command line is composed and checked in-process (search.config.com
 before Hydra runs it: a bad override, option, key, type or range exits 2 in one line
 naming it, before anything is created. An exception escaping the task afterwards is a
 failure: one line naming it, exit 1. HYDRA_FULL_ERROR=1 shows the traceback of either.
+Whatever Hydra prints of a config (--cfg, --help) and every traceback is masked first.
 """
+import contextlib
 import functools
+import io
 import os
+import re
 import sys
 import traceback
 
@@ -32,6 +36,33 @@ def fail(message, code=EXIT_BAD_INPUT):
 
 def full_error():
     return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def print_traceback():
+    """The traceback being handled, on stderr, credentials masked."""
+    print(mask(traceback.format_exc()), file=sys.stderr, end="")
+
+
+class _MaskedStream:
+    """A text stream that masks credentials in what is written to it (each write whole)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        self._stream.write(mask(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def masked_streams():
+    """sys.stdout and sys.stderr masked while the block runs."""
+    with contextlib.redirect_stdout(_MaskedStream(sys.stdout)), \
+            contextlib.redirect_stderr(_MaskedStream(sys.stderr)):
+        yield
 
 
 def _first_line(e):
@@ -63,23 +94,19 @@ def precheck(config_name, argv, check=None):
         compose_checked(config_name, args.overrides, check)
     except ConfigError as e:
         if full_error():
-            traceback.print_exc()
+            print_traceback()
             raise SystemExit(EXIT_BAD_INPUT) from None
         fail(str(e))
 
 
 def show_help(hydra_main):
     """Hydra's help without the schema bases (base_*) the YAML options extend."""
-    import contextlib
-    import io
-    import re
-
     text = io.StringIO()
     try:
         with contextlib.redirect_stdout(text):
             hydra_main()
     finally:
-        print(re.sub(r"\bbase_\w+(, )?", "", text.getvalue()), end="")
+        print(mask(re.sub(r"\bbase_\w+(, )?", "", text.getvalue())), end="")
 
 
 def run_hydra_app(task, config_name, prog, check=None):
@@ -96,9 +123,10 @@ def run_hydra_app(task, config_name, prog, check=None):
     if {"--help", "-h"} & set(sys.argv[1:]):
         return show_help(hydra_main)
     try:
-        hydra_main()
+        with masked_streams():  # Hydra's own printing: --cfg, a failed job's overrides
+            hydra_main()
     except SystemExit:
         raise
     except Exception:  # noqa: BLE001 - HYDRA_FULL_ERROR=1: Hydra re-raises the task's error
-        traceback.print_exc()
+        print_traceback()
         raise SystemExit(EXIT_FAILED) from None

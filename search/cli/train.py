@@ -37,7 +37,8 @@ def train_task(cfg):
     multirun = hydra.mode == RunMode.MULTIRUN
     if multirun:
         SWEEP_DIRS.add(hydra.sweep.dir)
-        label = " ".join(overrides) or "(defaults)"
+        mask_file(Path(hydra.sweep.dir) / "multirun.yaml")  # Hydra saved it unmasked
+        label = mask(" ".join(overrides)) or "(defaults)"
         print(f"\n[job {hydra.job.num}] {label}", flush=True)
     if received:
         exit_stopped()
@@ -82,6 +83,13 @@ def jobs_table(jobs):
         values = "  ".join(f"{metrics.get(k, float('nan')):14.5g}" for k in keys)
         lines.append(f"  {num:>3}  {label:{width}}  {values}  {run_id}")
     return lines
+
+
+def mask_file(path):
+    """The file at path with its credentials masked (rewritten only if it held any)."""
+    text = path.read_text() if path.is_file() else ""
+    if mask(text) != text:
+        path.write_text(mask(text))
 
 
 def remove_empty_dirs(root):

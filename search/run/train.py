@@ -68,7 +68,7 @@ def _save_artifacts(tracker, cfg, overrides, parameters, preprocess, costs, eval
     # Artifacts are readable by whoever reads the store: no URL passwords in them.
     (folder / "config.yaml").write_text(mask(OmegaConf.to_yaml(cfg)))
     (folder / "overrides.yaml").write_text(
-        mask(OmegaConf.to_yaml(OmegaConf.create(list(overrides)))))
+        OmegaConf.to_yaml(OmegaConf.create([mask(o) for o in overrides])))
     np.savez(folder / "parameters.npz", **parameters)
     if cfg.tracking.plot:
         plot_costs(costs, eval_points, eval_split, folder / "cost_curve.png")

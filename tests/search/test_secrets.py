@@ -26,6 +26,32 @@ def test_every_credential_form_is_masked(text):
     assert SECRET not in masked and "***" in masked
 
 
+@pytest.mark.parametrize("override", [
+    f"search.storage=postgresql+psycopg2://user:{SECRET}@db.example:5432/studies",
+    f"tracking.uri=postgresql://db.example/studies?password=x {SECRET}&sslmode=require",
+    f"tracking.uri=http://user:a,b:{SECRET}@mlflow.example:5000",
+])
+def test_a_multiruns_escaped_overrides_are_masked(override):
+    """Hydra's own escaping of a --multirun job's overrides (`\\:`, `\\=`, `\\ `), alone and
+    as Python prints their list (Hydra's 'Error executing job with overrides: [...]')."""
+    from hydra._internal.grammar.utils import escape_special_characters
+
+    key, value = override.split("=", 1)
+    escaped = f"{key}={escape_special_characters(value)}"
+    assert escaped != override
+    for text in (escaped, repr([escaped, "train.learning_rate=0.1"])):
+        assert SECRET not in mask(text) and "***" in mask(text), text
+
+
+@pytest.mark.parametrize("text", [
+    f"host=db.example password=ab;{SECRET} dbname=studies",
+    f"postgresql://db.example/studies?password=ab;{SECRET}&sslmode=require",
+    f"PGPASSWORD=ab;{SECRET}",
+])
+def test_a_password_is_masked_whole_past_a_semicolon(text):
+    assert SECRET not in mask(text) and "***" in mask(text)
+
+
 def test_masking_keeps_what_is_not_secret():
     text = "postgresql://user@db.example:5432/studies?sslmode=require"
     assert mask(text) == text
