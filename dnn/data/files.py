@@ -4,6 +4,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dnn.data.memory import check_fits
+
+NPZ_KEYS = ("X", "y", "X_test", "y_test")  # the arrays a .npz data set is read for
 
 class DataError(ValueError):
     """A data file is missing, unreadable or malformed; the message names the file."""
@@ -68,18 +71,58 @@ def load_cat(dir, train_file="train_catvnoncat.h5", test_file="test_catvnoncat.h
     return x, y, xt, yt, [c.decode() if isinstance(c, bytes) else str(c) for c in classes]
 
 
+def npz_headers(path):
+    """{key: (shape, dtype, bytes the archive holds for it)} of the arrays of the .npz at
+    path, read from the zip directory and each .npy header alone: nothing is decompressed
+    beyond a header, so a compressed bomb costs nothing to size."""
+    headers = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                    else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+                headers[key] = (shape, dtype, info.file_size - f.tell())
+    return headers
+
+
+def _check_npz_sizes(path, headers):
+    """DataError when an array's header claims more than its member holds, or when the
+    arrays read (and X as float64) cannot fit in memory; before anything is read."""
+    need, parts = 0, []
+    for key in [k for k in NPZ_KEYS if k in headers]:
+        shape, dtype, held = headers[key]
+        n_bytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if n_bytes > held:
+            raise DataError(f"{path}: {key} claims shape {shape} of {dtype} ({n_bytes} bytes) "
+                            f"but the archive holds {held} bytes for it")
+        copy = int(np.prod(shape, dtype=object)) * 8 if key.startswith("X") else 0
+        need += n_bytes + copy
+        parts.append(f"{key} {shape} {dtype}")
+    try:
+        check_fits(f"{path}: arrays {', '.join(parts)} (and X as float64)", need)
+    except ValueError as e:
+        raise DataError(str(e)) from None
+
+
 def load_npz(path):
     """A user's .npz: X (m, ...) and integer labels y (m,), examples first; optionally
     X_test, y_test. Returns them as the file holds them: X, y, X_test, y_test (None when
-    absent)."""
+    absent). Only those arrays are read, once their headers say they fit in memory."""
     path = _require(path)
     try:
+        _check_npz_sizes(path, npz_headers(path))
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            arrays = {k: f[k] for k in NPZ_KEYS if k in f.files}
+            found = sorted(f.files)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
+        if isinstance(e, DataError):
+            raise
         raise DataError(f"{path}: not a readable .npz file ({e})") from None
     if "X" not in arrays or "y" not in arrays:
-        raise DataError(f"{path}: needs arrays 'X' and 'y'; found {sorted(arrays)}")
+        raise DataError(f"{path}: needs arrays 'X' and 'y'; found {found}")
     out = []
     for xk, yk in (("X", "y"), ("X_test", "y_test")):
         if xk not in arrays:

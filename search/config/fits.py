@@ -30,12 +30,28 @@ def check_against_data(cfg, data):
             raise ConfigError(f"cv.folds={folds}: must be at most {smallest}, the number of "
                               f"training examples of the smallest class of data set "
                               f"{cfg.data.name} (each fold needs one)")
+    check_network_fits(cfg, data, folds)
+
+
+def check_network_fits(cfg, data, folds):
+    """ConfigError when what is trained at once cannot fit in memory: one network, or under
+    cross-validation folds x repeats networks together (stacked or in lockstep), each with
+    its own copy of its fold's columns of the training data."""
     t = cfg.train
     dims = [data.X_train.shape[0], *cfg.model.hidden_units, data.Y_train.shape[0]]
-    m = data.X_train.shape[1] if t.batch_size is None else min(t.batch_size, data.X_train.shape[1])
+    pool = data.X_train.shape[1] + (data.X_val.shape[1] if folds and data.X_val is not None
+                                    else 0)
+    m = pool if t.batch_size is None else min(t.batch_size, pool)
+    what = f"a network of layers {dims} trained on batches of {m} examples with {t.optimizer}"
+    n_bytes = network_bytes(dims, m, t.optimizer, t.dtype)
+    if folds:
+        repeats = cfg.cv.repeats or 1
+        count = folds * repeats
+        what = (f"{count} networks trained at once (cv.folds={folds} x cv.repeats={repeats}) "
+                f"of layers {dims} on batches of {m} examples with {t.optimizer}, each with "
+                f"its fold's copy of the {pool} training examples")
+        n_bytes = count * (n_bytes + np.dtype(t.dtype).itemsize * dims[0] * pool)
     try:
-        check_fits(f"model.hidden_units={list(cfg.model.hidden_units)}: a network of layers "
-                   f"{dims} trained on batches of {m} examples with {t.optimizer}",
-                   network_bytes(dims, m, t.optimizer, t.dtype))
+        check_fits(f"model.hidden_units={list(cfg.model.hidden_units)}: {what}", n_bytes)
     except ValueError as e:
         raise ConfigError(str(e)) from None

@@ -1,4 +1,6 @@
 """Data sets, splits and file loaders, with their errors."""
+import os
+
 import h5py
 import numpy as np
 import pytest
@@ -6,6 +8,7 @@ import pytest
 from dnn.data import (
     DataError,
     load_dataset,
+    load_npz,
     one_hot,
     planar,
     standardize,
@@ -205,3 +208,66 @@ def test_a_data_set_that_cannot_fit_in_memory_is_refused_before_allocation(monke
 def test_bad_options_name_the_option_and_the_value(option, value):
     with pytest.raises(ValueError, match=f"{option}={value!r}: must be"):
         load_dataset("planar", **{option: value})
+
+
+# ------------------------------------------------------------------ .npz sized from headers
+
+def npz_with(path, members, compresslevel=1):
+    """A deflated .npz of members {key: (shape, dtype, bytes of zeros after the header)}:
+    the data need not match the header, as in a hostile archive."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as z:
+        for key, (shape, dtype, n_bytes) in members.items():
+            with z.open(f"{key}.npy", "w", force_zip64=True) as f:
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(header, {
+                    "descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape})
+                f.write(header.getvalue())
+                chunk = bytes(1 << 24)
+                while n_bytes > 0:
+                    f.write(chunk[:n_bytes])
+                    n_bytes -= len(chunk)
+    return path
+
+
+def test_only_the_arrays_of_a_data_set_are_read_from_an_npz(tmp_path):
+    """An extra member claiming 8 TB is neither read nor sized (one took 46 s and 3.8 GB)."""
+    path = npz_with(tmp_path / "mine.npz", {"X": ((4, 2), "<f8", 64), "y": ((4,), "<i8", 32),
+                                             "junk": ((10**12,), "<f8", 64)})
+    X, y, X_test, y_test = load_npz(path)
+    assert X.shape == (4, 2) and y.tolist() == [0, 0, 0, 0] and X_test is None
+
+
+def test_an_npz_whose_header_claims_more_than_it_holds_is_refused_unread(tmp_path):
+    path = npz_with(tmp_path / "mine.npz", {"X": ((10**9, 1000), "<f8", 64),
+                                             "y": ((10**9,), "<i8", 64)})
+    with pytest.raises(DataError, match=r"mine.npz: X claims shape \(1000000000, 1000\) of "
+                                         r"float64 .* but the archive holds 64 bytes"):
+        load_npz(path)
+
+
+@pytest.mark.slow
+def test_a_compressed_npz_bomb_is_refused_from_its_headers_before_reading(tmp_path):
+    """256 MiB of zeros deflated to ~1 MB, in a process whose address space is limited to
+    400 MiB (ulimit -v): refused in one line before it is inflated (it ended in a
+    MemoryError traceback, or with enough memory inflated in full before any size check)."""
+    import resource
+    import subprocess
+    import sys
+
+    rows = (256 << 20) // (8 * 64)
+    path = npz_with(tmp_path / "bomb.npz", {"X": ((rows, 64), "<f8", rows * 64 * 8),
+                                             "y": ((rows,), "<i8", rows * 8)})
+    assert path.stat().st_size < 4 << 20
+    code = ("import sys\nfrom dnn.data.files import DataError, load_npz\ntry:\n"
+            "    load_npz(sys.argv[1])\nexcept DataError as e:\n    print(e)\n    sys.exit(2)\n")
+    limit = 400 << 20
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "bomb.npz: arrays X" in proc.stdout and "more than the" in proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -26,3 +26,22 @@ def test_network_bytes_counts_weights_copies_and_activations():
     # A and Z of every layer for 10 examples: 2 * 10 * (2 + 3 + 1) values.
     assert network_bytes([2, 3, 1], 10, "gd", "float64") == 8 * (2 * 13 + 2 * 10 * 6)
     assert network_bytes([2, 3, 1], 10, "adam", "float32") == 4 * (4 * 13 + 2 * 10 * 6)
+
+
+def test_cross_validation_sizes_every_network_it_trains_at_once():
+    """folds x repeats networks train together (stacked or in lockstep), each with its
+    fold's copy of the data: a network that fits once is refused 50 times over."""
+    from dnn.data.memory import available_bytes
+
+    base = compose_checked("config", [], check_run_config)
+    t = base.train
+    free = available_bytes()
+    h = 64
+    while network_bytes([2, h, h, 1], 400, t.optimizer, t.dtype) < free / 25:
+        h *= 2  # one network: between free/25 and free/6
+    units = f"model.hidden_units=[{h},{h}]"
+    load_run_data(compose_checked("config", [units], check_run_config))  # one fits
+    cfg = compose_checked("config", [units, "cv.folds=5", "cv.repeats=10"], check_run_config)
+    with pytest.raises(ConfigError, match=r"50 networks trained at once \(cv.folds=5 x "
+                                          r"cv.repeats=10\) of layers .* need .* GiB, more"):
+        load_run_data(cfg)
