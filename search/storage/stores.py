@@ -13,6 +13,28 @@ from search.storage.retry import DEFAULT_BUDGET
 is_rdb = urls.is_rdb
 
 
+def refused_by_server(url):
+    """The reason the database server gave for refusing url (no such database, role or
+    password; a SQLite file that cannot be opened), tried once: None when it connects, or
+    when it does not answer (an outage, which the retrying storage waits out)."""
+    import sqlalchemy
+
+    connect_args = urls.engine_kwargs(url).get("connect_args", {})
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool,
+                                      connect_args=connect_args)
+    try:
+        with engine.connect():
+            return None
+    except sqlalchemy.exc.OperationalError as e:
+        text = str(e.orig).strip()
+        code = e.orig.args[0] if e.orig is not None and e.orig.args else None
+        server_said = ("FATAL:" in text or urls.backend(url) == "sqlite"
+                       or (isinstance(code, int) and code < 2000))  # MySQL's server errors
+        return text.partition("FATAL:")[2].strip() or text if server_said else None
+    finally:
+        engine.dispose()
+
+
 def make_storage(url, heartbeat_interval, grace_period, retry_budget=None, on_stale_trial=None):
     """An Optuna storage for search.storage (None: the local journal file).
 
@@ -24,6 +46,9 @@ def make_storage(url, heartbeat_interval, grace_period, retry_budget=None, on_st
         import sqlalchemy.exc
 
         budget = DEFAULT_BUDGET if retry_budget is None else retry_budget
+        refused = refused_by_server(url)
+        if refused:  # no outage to wait out: the server answered no
+            raise ConfigError(f"cannot open study storage {mask(url)}: {mask(refused)}")
         try:
             # Lazy: the RDB storage (SQLAlchemy and Optuna's RDB models) adds 218 ms of imports
             # to a journal study that never uses it (measured after optuna is loaded).

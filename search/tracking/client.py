@@ -11,8 +11,9 @@ from pathlib import Path
 from search.config import ConfigError
 from search.config.tracking import store_uri
 from search.secrets import mask
-from search.storage.urls import parse, sqlite_path
-from search.tracking.sqlite_store import open_local_store
+from search.storage.stores import refused_by_server
+from search.storage.urls import backend, parse, sqlite_path
+from search.tracking.sqlite_store import check_local_store, open_local_store
 
 
 def tracking_uri(cfg_tracking):
@@ -26,12 +27,19 @@ _answered = set()
 
 def check_reachable(uri):
     """A tracking server that does not answer fails within seconds, in one line naming it,
-    instead of after MLflow's minutes of retries. Local stores need no check."""
+    instead of after MLflow's minutes of retries; so does a database that refuses it (no such
+    database, role or password) and a local store that cannot be one (check_local_store)."""
     import urllib.error
     import urllib.parse
     import urllib.request
 
 
+    check_local_store(uri)
+    if backend(uri) in ("postgresql", "mysql") and uri not in _answered:
+        refused = refused_by_server(uri)  # else MLflow retries for minutes, then fails
+        if refused:
+            raise ConfigError(f"cannot open MLflow tracking store {mask(uri)}: {mask(refused)}")
+        _answered.add(uri)
     if not uri.startswith(("http://", "https://")) or uri in _answered:
         return
     parts = urllib.parse.urlsplit(uri)

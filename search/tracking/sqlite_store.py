@@ -8,9 +8,37 @@ import time
 from pathlib import Path
 
 from search.adapters.mlflow import schema_head
+from search.config import ConfigError
+from search.secrets import mask
 from search.storage.locks import file_lock
 from search.storage.retry import Retry, error_chain
 from search.storage.urls import sqlite_path
+
+
+SQLITE_HEADER = b"SQLite format 3\0"
+
+
+def check_local_store(uri):
+    """ConfigError, at once, when the SQLite store of uri cannot be one: its path is a
+    folder, or an existing file that is not a SQLite database (MLflow would wait on it for
+    minutes, or write into it). A missing file is fine: it is created."""
+    path = sqlite_path(uri)
+    if not path:
+        return
+    allowed = "allowed: sqlite:///path/to/mlflow.db (a new file, or MLflow's SQLite store)"
+    if os.path.isdir(path):
+        raise ConfigError(f"tracking.uri {mask(uri)!r}: {path} is a folder; {allowed}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise ConfigError(f"tracking.uri {mask(uri)!r}: cannot read {path} ({e.strerror}); "
+                          f"{allowed}") from None
+    if head and head != SQLITE_HEADER:
+        raise ConfigError(f"tracking.uri {mask(uri)!r}: {path} is not a SQLite database; "
+                          f"it was left as it is; {allowed}")
 
 
 def open_local_store(client_class, uri):
@@ -18,6 +46,7 @@ def open_local_store(client_class, uri):
     folder too). Two processes of ours take turns (a file lock): the second finds the
     schema made. MLflow caches the store per process, so this is paid once."""
 
+    check_local_store(uri)
     path = sqlite_path(uri)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with file_lock(path + ".lock"):

@@ -97,3 +97,45 @@ def test_a_store_path_naming_mlflows_database_or_a_text_file_leaves_it_byte_iden
         assert "Traceback" not in proc.stderr and "incomplete last record" not in proc.stderr
         after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
         assert after == before, "every file byte-identical, none added"
+
+
+# ------------------------------------------------------------ stores that cannot be opened
+
+@pytest.mark.parametrize("what", ["folder", "journal"])
+def test_a_tracking_store_that_cannot_be_a_sqlite_database_is_named_at_once(tmp_path, what):
+    """A folder (MLflow waited on it for minutes), or a file that is not a SQLite database,
+    as the sqlite path of tracking.uri: one line naming it, exit 2, the file as it was."""
+    target = tmp_path / what
+    if what == "folder":
+        target.mkdir()
+    else:
+        target.write_bytes(b'{"op_code":0,"worker_id":"w"}\n')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_cli("dnn-sweep", f"tracking.uri=sqlite:///{target}", "search.n_trials=1",
+                   "train.num_iterations=5", cwd=tmp_path, timeout=300)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+    assert str(target) in errors[0] and ("is a folder" if what == "folder"
+                                         else "is not a SQLite database") in errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing created"
+    if what == "journal":
+        assert target.read_bytes() == b'{"op_code":0,"worker_id":"w"}\n'
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_missing_postgresql_database_is_named_at_once(tmp_path):
+    """No such database, as the study storage or the MLflow store: the server's answer in
+    one line, exit 2, without waiting out a retry budget (here an hour: it took 47 s with
+    the default one, and MLflow's own retries 108 s then exit 1)."""
+    from pg_helpers import server_url, with_database
+
+    missing = with_database(server_url(), "dnnsweep_no_such_database")
+    for key, command in (("search.storage", "dnn-sweep"), ("tracking.uri", "dnn-train")):
+        proc = run_cli(command, f"{key}={missing}", "train.num_iterations=5", cwd=tmp_path,
+                       env={"DNNSWEEP_DB_RETRY_SECONDS": "3600", "MLFLOW_TRACKING_URI": None},
+                       timeout=300)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+        assert "dnnsweep_no_such_database" in errors[0] and "does not exist" in errors[0]
+        assert "Traceback" not in proc.stderr
