@@ -6,6 +6,7 @@ it), the trial it retries, why it ended. Only public Optuna API: Study.user_attr
 set_user_attr, Trial.set_user_attr, FrozenTrial.user_attrs, and BaseStorage's methods on
 the storage the study was opened on (bound here by bind()).
 """
+import contextlib
 import weakref
 
 import optuna
@@ -16,6 +17,7 @@ from search.storage.owners import dead_local_owner, owner_id
 PARENT_RUN = "mlflow_parent_run_id"  # study: the MLflow run of the whole study
 REFIT = "refit"                      # study: {"trial", "owner"} claimed, + "run_id" when done
 CONFIRMING = "confirming"            # study: "host:pid" running the confirmation runs ("": none)
+UNDER_WAY = "runs_under_way"         # study: {run id: "host:pid"} of refit and confirmation runs
 TRIAL_RUN = "mlflow_run_id"          # trial: its MLflow run
 OWNER = "owner"                      # trial: "host:pid" of the worker running it
 RETRY_OF = "retry_of"                # trial: the number of the trial it retries
@@ -105,6 +107,46 @@ def release_confirmation(study, lock):
 def set_refit_done(study, mark):
     """mark: {"trial", "run_id", test metrics...} of the finished refit."""
     study.set_user_attr(REFIT, mark)
+
+
+@contextlib.contextmanager
+def run_under_way(study, make_lock):
+    """An on_start(run_id) for a refit or confirmation run: the run is recorded as under
+    way by this process until the block ends (make_lock(): a new study's lock). A run whose process dies (kill -9) stays
+    recorded: take_orphan_runs finds it."""
+    started = []
+
+    def on_start(run_id):
+        started.append(run_id)
+        _edit_under_way(study, make_lock(), lambda runs: {**runs, run_id: owner_id()})
+
+    try:
+        yield on_start
+    finally:
+        if started:
+            _edit_under_way(study, make_lock(),
+                            lambda runs: {r: o for r, o in runs.items() if r not in started})
+
+
+def take_orphan_runs(study, lock):
+    """{run id: owner} of the study's refit and confirmation runs whose process (of this
+    host) died before ending them; they are no longer recorded as under way."""
+    orphans = {}
+
+    def drop_dead(runs):
+        orphans.update({r: o for r, o in runs.items() if dead_local_owner(o)})
+        return {r: o for r, o in runs.items() if r not in orphans}
+
+    _edit_under_way(study, lock, drop_dead)
+    return orphans
+
+
+def _edit_under_way(study, lock, edit):
+    with lock:
+        runs = study.user_attrs.get(UNDER_WAY, {})
+        edited = edit(runs)
+        if edited != runs:
+            study.set_user_attr(UNDER_WAY, edited)
 
 
 def next_worker_slot(study, lock):

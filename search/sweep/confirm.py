@@ -8,6 +8,7 @@ The scores are stored on the study (user attribute "confirmed"), so that a launc
 runs again does not re-train a configuration and seed it already confirmed.
 """
 import math
+from functools import partial
 from dataclasses import dataclass, field
 
 from search import links
@@ -120,9 +121,11 @@ def _train(cfg, study, trial, values, seed, metric, parent_run_id, base_override
             "confirm.trial_number": trial.number}
     run_ids = []
     try:
-        result = train_run(run_cfg, overrides, parent_run_id=parent_run_id, tags=tags,
-                           run_name=f"confirm-trial-{trial.number}-seed-{seed}",
-                           progress=True, on_start=run_ids.append)
+        with links.run_under_way(study, partial(ask_lock, cfg.search.storage)) as under_way:
+            result = train_run(run_cfg, overrides, parent_run_id=parent_run_id, tags=tags,
+                               run_name=f"confirm-trial-{trial.number}-seed-{seed}",
+                               progress=True,
+                               on_start=lambda run_id: (run_ids.append(run_id), under_way(run_id)))
     except KeyboardInterrupt:
         raise
     except Exception:  # noqa: BLE001 - a diverging seed: its run is FAILED with the reason

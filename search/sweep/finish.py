@@ -2,6 +2,7 @@
 against the baselines, and bring the parent run up to date (best, stop reason, baselines,
 verdict, trials CSV, plots, report). Fills the StudyOutcome the CLI reports."""
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import optuna
@@ -23,7 +24,7 @@ from search.sweep import verdict
 from search.sweep.confirm import confirm
 from search.sweep.outcome import STOPPED_TAG
 from search.sweep.verdict import VERDICT_TAG
-from search.tracking.client import refresh_parent_run
+from search.tracking.client import close_run, refresh_parent_run
 
 
 def _silent(line):
@@ -57,16 +58,26 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
             refit_cfg.train[key] = value
     refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
     say(f"refit: trial {best.number} on all training data")
-    result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
-                                        "optuna.trial_number": best.number},
-                       parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
-                       progress=True)  # minutes on all the data: its iterations show
+    # progress: minutes on all the data, its iterations show
+    with links.run_under_way(study, partial(ask_lock, cfg.search.storage)) as on_start:
+        result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,
+                                            "optuna.trial_number": best.number},
+                           parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
+                           progress=True, on_start=on_start)
     done = {"trial": best.number, "run_id": result.run_id,
             **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
     if refit_cfg.tracking.register and refit_cfg.tracking.log_model:
         done["model"] = f"models:/{refit_cfg.tracking.register}@champion"
     links.set_refit_done(study, done)
     return done
+
+
+def close_orphan_runs(cfg, study):
+    """Close KILLED, with the reason, the refit and confirmation runs whose launcher died
+    (kill -9) before it ended them: the work they were doing is done again, in new runs."""
+    for run_id, owner in links.take_orphan_runs(study, ask_lock(cfg.search.storage)).items():
+        close_run(cfg.tracking, run_id, "KILLED", f"its launcher {owner} died before the run "
+                  "ended; a later launcher of the study did its work again in a new run")
 
 
 def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=None, say=None):
@@ -76,6 +87,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
     report; then its status (None: left running). Fills outcome."""
 
     say = say or _silent
+    close_orphan_runs(cfg, study)
     metrics = as_list(cfg.search.metric)
     winner = None
     elsewhere = False  # another launcher confirms and refits

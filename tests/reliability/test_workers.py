@@ -8,7 +8,9 @@ temporary working directories:
 - 4 local workers on one study of 200 quick trials: every trial and run complete, no
   "database is locked";
 - two launchers of one study draw their own trials;
-- kill -9 of the launcher: its workers stop, and the same command reaches the total.
+- kill -9 of the launcher: its workers stop, and the same command reaches the total;
+- kill -9 of the launcher during its refit or confirmation run: the re-run closes that run
+  KILLED and does its work once.
 """
 import os
 import re
@@ -243,4 +245,42 @@ def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the
     assert {r.user_attrs["retry_of"] for r in retries} == {t.number for t in running}
     parent, _ = assert_one_run_per_trial(tmp_path, trials)
     assert parent.info.status == "FINISHED"
+    assert_nothing_left_running(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase, settings", [
+    ("refit", ["search.refit=true"]),
+    ("confirm", ["search.confirm.top_k=1", "search.confirm.seeds=2"]),
+])
+def test_a_launcher_killed_during_refit_or_confirm_leaves_no_orphan_run(tmp_path, phase,
+                                                                         settings):
+    """kill -9 of the launcher while its refit (or confirmation) run trains: the same command
+    run again closes that run KILLED with the reason and does its work once, in one new run."""
+    args = ["search.workers=1", "search.n_trials=1", *FIXED_LENGTH, *settings,
+            "train.num_iterations=20000", "train.eval_every=500"]
+    sweep = Sweep(tmp_path, *args)
+    try:
+        def under_way():
+            _, children = split_runs(client_of(tmp_path))
+            return [r for r in children if r.data.tags.get(phase) == "true"
+                    and r.info.status == "RUNNING"]
+        orphan = wait_for(under_way, DEADLINE, f"the {phase} run", every=0.2)[0].info.run_id
+        os.kill(sweep.pid, signal.SIGKILL)
+        wait_for(lambda: ended(sweep.pid) or None, 60, "the launcher to die")
+    finally:
+        sweep.kill()
+    assert client_of(tmp_path).get_run(orphan).info.status == "RUNNING", "left by kill -9"
+
+    again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
+    assert again.returncode == 0, (again.stdout, again.stderr)
+    closed = client_of(tmp_path).get_run(orphan)
+    assert closed.info.status == "KILLED"
+    assert "launcher" in closed.data.tags["error"] and "died" in closed.data.tags["error"]
+    _, children = split_runs(client_of(tmp_path))
+    others = [r for r in children if r.data.tags.get(phase) == "true" and r.info.run_id != orphan]
+    names = [r.info.run_name for r in others]  # refit-trial-N, confirm-trial-N-seed-S
+    assert all(r.info.status == "FINISHED" for r in others)
+    assert len(set(names)) == len(names), "each piece of work done once"
+    assert closed.info.run_name in names, "the orphan's work done again, in a new run"
     assert_nothing_left_running(tmp_path)
