@@ -24,7 +24,8 @@ from search.tracking.runs import Tracker
 
 
 class StopRun(Exception):
-    """Raised from on_step to end a run early as KILLED (a pruned trial)."""
+    """Raised from on_step to end a run early as KILLED (a pruned trial); status None: the
+    run is left as another process closed it (a trial taken over while this one paused)."""
 
     status = "KILLED"
 
@@ -98,7 +99,8 @@ def plot_costs(costs, eval_points, eval_split, path):
 
 
 def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, run_name=None,
-              progress=True, experiment=None, on_start=None, checked=False, end_tags=None):
+              progress=True, experiment=None, on_start=None, checked=False, end_tags=None,
+              before_end=None):
     """Train and track the run described by cfg; return a RunResult.
 
     The config is checked (unless checked: a run config its caller checked, as a sweep's
@@ -106,7 +108,8 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
     creates no run. on_step(iteration, cost, metrics) may raise StopRun (run ends
     KILLED); divergence and crashes end the run FAILED with the error as a tag.
     on_start(run_id) is called once the MLflow run exists; end_tags(error) (None when the
-    run finished) gives tags sent with the run's last batch.
+    run finished) gives tags sent with the run's last batch; before_end() is called once
+    the run is trained, before it is closed FINISHED (it may raise StopRun too).
     """
     if not checked:
         cfg = run_config(cfg)
@@ -124,8 +127,11 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
             on_start(run_id)
         result = _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_step,
                                 progress)
+        if before_end:
+            before_end()
     except StopRun as e:
-        tracker.end(e.status, str(e) or "stopped", end_tags(e))
+        if e.status:  # None: another process closed the run
+            tracker.end(e.status, str(e) or "stopped", end_tags(e))
         raise
     except DivergenceError as e:
         tracker.end("FAILED", e, end_tags(e))

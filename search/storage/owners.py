@@ -45,12 +45,16 @@ class Heartbeat:
     def __init__(self, storage, trial_id, interval):
         self.storage, self.trial_id, self.interval = storage, trial_id, interval
         self._stop = threading.Event()
+        self.lost = threading.Event()  # the trial ended elsewhere: this process lost it
         self._thread = threading.Thread(target=self._run, daemon=True, name="heartbeat")
 
     def _run(self):
         while True:
             wait = self.interval
             try:
+                if self.storage.get_trial(self.trial_id).state.is_finished():
+                    self.lost.set()  # failed for a stale heartbeat (this process paused)
+                    return
                 self.storage.record_heartbeat(self.trial_id)
             except Exception:  # noqa: BLE001 - a database outage: beat again soon
                 wait = min(self.interval, self.RETRY_SECONDS)

@@ -10,9 +10,9 @@ import optuna
 from dnn import DivergenceError
 from search import links
 from search.config import ConfigError, check_run_config
-from search.console import show_notes
+from search.console import logger, show_notes
 from search.run.metrics import SELECTION_METRICS
-from search.run.train import train_run
+from search.run.train import StopRun, train_run
 from search.storage.diskfull import DiskFull, is_disk_full
 from search.storage.locks import ask_lock
 from search.storage.owners import Heartbeat
@@ -46,6 +46,14 @@ class Interrupted(PrunedRun):
     """Ends the trial in training at the next iteration after Ctrl-C / SIGTERM."""
 
     status = "KILLED"
+
+
+class LostTrial(StopRun):
+    """This worker lost its trial: while it was paused (SIGSTOP, a frozen machine) past the
+    grace period, another process failed it, closed its run and queued its retry. Nothing
+    more is written to either."""
+
+    status = None
 
 
 def stop_on_signals():
@@ -91,10 +99,12 @@ def trial_values(result, metrics, seconds):
     return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
 
 
-def pruning_hook(trial, metric, can_prune):
+def pruning_hook(trial, metric, can_prune, lost=None):
     def on_step(i, cost, metrics):
         if STOP.is_set():
             raise Interrupted("interrupted")
+        if lost is not None and lost.is_set():
+            raise LostTrial()
         if can_prune and metric in metrics:
             trial.report(metrics[metric], i)
             if trial.should_prune():
@@ -117,10 +127,17 @@ def state_tags(error):
 STATE_TAG = "optuna.state"
 
 
-def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None):
+def still_running(study, trial):
+    """Raise LostTrial when another process has ended trial (this one was paused)."""
+    if links.frozen_trial(study, trial.number).state.is_finished():
+        raise LostTrial()
+
+
+def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None, lost=None):
     """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
     propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED.
-    base: base_run_config(cfg), made once per worker."""
+    base: base_run_config(cfg), made once per worker. lost: set (by the heartbeat) once
+    another process failed the trial: it stops quietly."""
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -134,7 +151,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None)
     tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
     # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
     can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
-    on_step = pruning_hook(trial, metrics[0], can_prune)
+    on_step = pruning_hook(trial, metrics[0], can_prune, lost)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     finished = False  # train_run returned: its run ended tagged COMPLETE
     start = time.perf_counter()
@@ -147,13 +164,16 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None)
         result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
                            run_name=f"trial-{trial.number}", progress=False, on_start=on_start,
-                           checked=True, end_tags=state_tags)
+                           checked=True, end_tags=state_tags,
+                           before_end=lambda: still_running(study, trial))
         finished = True
         values_out = trial_values(result, metrics, time.perf_counter() - start)
         links.set_trial_metrics(trial, result.metrics)
         if result.folds:  # each fold's scores: the verdict compares trials fold by fold
             trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
         state = optuna.trial.TrialState.COMPLETE
+    except (LostTrial, optuna.exceptions.UpdateFinishedTrialError):
+        return _lost(trial)
     except (Interrupted, KeyboardInterrupt):
         reason = links.INTERRUPTED
         _tell(study, trial, state, None, reason)
@@ -169,11 +189,20 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None)
         if is_disk_full(e):
             raise DiskFull(getattr(e, "filename", None)) from None
         reason = f"{type(e).__name__}: {e}"
-    exhausted = _tell(study, trial, state, values_out, reason)
+    try:
+        exhausted = _tell(study, trial, state, values_out, reason)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return _lost(trial)
     if finished and state != optuna.trial.TrialState.COMPLETE:
         # Its run ended saying COMPLETE, but the trial's values could not be read from it.
         set_run_tags(cfg.tracking, run_ids[0], {STATE_TAG: state.name})
     return exhausted
+
+
+def _lost(trial):
+    logger("sweep").info(f"trial {trial.number} was ended by another process while this "
+                         "worker was paused: left as it is")
+    return False
 
 
 def _tell(study, trial, state, values, reason):
@@ -181,10 +210,11 @@ def _tell(study, trial, state, values, reason):
     if reason:
         links.set_end_reason(trial, state, reason)
     try:
+        # skip_if_finished: a trial failed by another process meanwhile is left as it is
         if state == optuna.trial.TrialState.COMPLETE:
-            study.tell(trial, values)
+            study.tell(trial, values, skip_if_finished=True)
         else:
-            study.tell(trial, state=state)
+            study.tell(trial, state=state, skip_if_finished=True)
     except RuntimeError as e:
         # GridSampler asks to stop the study (outside optimize()) once its grid is covered;
         # the trial's state is stored by then.
@@ -239,9 +269,9 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
             if started(study) >= search.n_trials or stop_reason(study, search):
                 break
             trial = study.ask()
-        with heartbeat(study, trial, search.heartbeat_interval):
+        with heartbeat(study, trial, search.heartbeat_interval) as beat:
             exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id,
-                                  base)
+                                  base, getattr(beat, "lost", None))
         done += 1
         if exhausted:
             break

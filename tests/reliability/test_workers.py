@@ -10,7 +10,9 @@ temporary working directories:
 - two launchers of one study draw their own trials;
 - kill -9 of the launcher: its workers stop, and the same command reaches the total;
 - kill -9 of the launcher during its refit or confirmation run: the re-run closes that run
-  KILLED and does its work once.
+  KILLED and does its work once;
+- a worker paused (SIGSTOP) past the grace period (PostgreSQL): its trial is failed and
+  retried, and the resumed worker leaves that trial and its run alone.
 """
 import os
 import re
@@ -23,6 +25,7 @@ from faults import (
     FIXED_LENGTH,
     S,
     Sweep,
+    all_runs,
     assert_nothing_left_running,
     assert_one_run_per_trial,
     assert_retries_repeat_their_trial,
@@ -284,3 +287,58 @@ def test_a_launcher_killed_during_refit_or_confirm_leaves_no_orphan_run(tmp_path
     assert len(set(names)) == len(names), "each piece of work done once"
     assert closed.info.run_name in names, "the orphan's work done again, in a new run"
     assert_nothing_left_running(tmp_path)
+
+
+# ------------------------------------------------------------ a worker paused past its grace
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_path):
+    """SIGSTOP of a worker for longer than search.grace_period (PostgreSQL, heartbeats): the
+    launcher fails its trial, closes its run FAILED and retries it; resumed (SIGCONT), the
+    worker writes nothing more to that trial or run and goes on, without a traceback."""
+    import optuna
+    from pg_helpers import fresh_database, server_url
+
+    from search import links
+
+    with fresh_database(server_url(), "paused") as url:
+        args = ["search.workers=2", "search.n_trials=3", *FIXED_LENGTH, f"search.storage={url}",
+                "search.heartbeat_interval=1", "search.grace_period=4",
+                "train.num_iterations=30000", "train.eval_every=1000"]
+        sweep = Sweep(tmp_path, *args)
+
+        def trials():
+            return optuna.load_study(study_name="planar-sweep", storage=url).get_trials()
+        try:
+            def in_flight():
+                running = [t for t in trials() if t.state == S.RUNNING
+                           and t.user_attrs.get("mlflow_run_id")]
+                return running if len(running) == 2 else None
+            paused = wait_for(in_flight, DEADLINE, "both workers inside a trial", every=0.2)[0]
+            pid = pid_of(paused.user_attrs["owner"])
+            run_id = paused.user_attrs["mlflow_run_id"]
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                failed = wait_for(
+                    lambda: client_of(tmp_path).get_run(run_id).info.status == "FAILED"
+                    and trials()[paused.number].state == S.FAIL, 120, "the paused trial failed")
+                closed = client_of(tmp_path).get_run(run_id).info
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert failed
+            code = sweep.wait()
+            out, err = sweep.output()
+        finally:
+            sweep.kill()
+        assert code == 0, (out, err)
+        assert "Traceback" not in err, err
+        after = client_of(tmp_path).get_run(run_id).info
+        assert (after.status, after.end_time) == ("FAILED", closed.end_time), "left alone"
+        final = trials()
+        assert final[paused.number].state == S.FAIL
+        assert links.fail_reason(final[paused.number]) == links.WORKER_DIED
+        assert len(counted(final)) == 3
+        assert not [t.number for t in final if t.state == S.RUNNING]
+        assert not [r.info.run_id for r in all_runs(client_of(tmp_path))
+                    if r.info.status == "RUNNING"]
