@@ -149,12 +149,14 @@ def follow(cfg, dims):
 
 
 def store_paths(cfg):
-    """The local files a sweep writes: the study's journal, the MLflow store, artifacts."""
+    """The local files a sweep writes: the study's journal, the MLflow store, its artifacts."""
 
     paths = [] if is_rdb(cfg.search.storage) else [str(journal_path(cfg.search.storage))]
     mlflow_db = sqlite_path(tracking_uri(cfg.tracking))
     if mlflow_db:
         paths.append(mlflow_db)
+        if cfg.tracking.artifact_root:  # the local store's artifacts (cost curves, models)
+            paths.append(cfg.tracking.artifact_root)
     return paths or ["."]
 
 

@@ -99,10 +99,14 @@ def trial_values(result, metrics, seconds):
     return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
 
 
-def pruning_hook(trial, metric, can_prune, lost=None):
+def pruning_hook(trial, metric, can_prune, lost=None, deadline=None):
+    """on_step of a trial: stops it at Ctrl-C, once lost, at search.timeout's deadline
+    (PRUNED: the time budget also ends trials in flight), and when the pruner says so."""
     def on_step(i, cost, metrics):
         if STOP.is_set():
             raise Interrupted("interrupted")
+        if deadline is not None and time.time() >= deadline:
+            raise PrunedRun(f"stopped at iteration {i}: search.timeout reached")
         if lost is not None and lost.is_set():
             raise LostTrial()
         if can_prune and metric in metrics:
@@ -133,11 +137,13 @@ def still_running(study, trial):
         raise LostTrial()
 
 
-def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None, lost=None):
+def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None, lost=None,
+              deadline=None):
     """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
     propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED.
     base: base_run_config(cfg), made once per worker. lost: set (by the heartbeat) once
-    another process failed the trial: it stops quietly."""
+    another process failed the trial: it stops quietly. deadline (time.time()):
+    search.timeout's end, which stops the trial PRUNED."""
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -151,7 +157,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
     # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
     can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
-    on_step = pruning_hook(trial, metrics[0], can_prune, lost)
+    on_step = pruning_hook(trial, metrics[0], can_prune, lost, deadline)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     finished = False  # train_run returned: its run ended tagged COMPLETE
     start = time.perf_counter()
@@ -271,7 +277,7 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
             trial = study.ask()
         with heartbeat(study, trial, search.heartbeat_interval) as beat:
             exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id,
-                                  base, getattr(beat, "lost", None))
+                                  base, getattr(beat, "lost", None), deadline)
         done += 1
         if exhausted:
             break

@@ -12,7 +12,8 @@ temporary working directories:
 - kill -9 of the launcher during its refit or confirmation run: the re-run closes that run
   KILLED and does its work once;
 - a worker paused (SIGSTOP) past the grace period (PostgreSQL): its trial is failed and
-  retried, and the resumed worker leaves that trial and its run alone.
+  retried, and the resumed worker leaves that trial and its run alone;
+- search.timeout stops the trials in flight.
 """
 import os
 import re
@@ -342,3 +343,24 @@ def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_p
         assert not [t.number for t in final if t.state == S.RUNNING]
         assert not [r.info.run_id for r in all_runs(client_of(tmp_path))
                     if r.info.status == "RUNNING"]
+
+
+# ------------------------------------------------------------------ search.timeout in flight
+
+@pytest.mark.slow
+def test_search_timeout_stops_the_trials_in_flight(tmp_path):
+    """search.timeout=45 (time for the workers to start on a busy machine) with trials far
+    longer: the trials in flight stop at the deadline (PRUNED, with the reason; runs KILLED)
+    instead of running to their end (search.timeout=10 took 69 s), and the sweep says no
+    trial completed within it."""
+    args = ["search.workers=2", "search.n_trials=4", "search.timeout=45", *FIXED_LENGTH,
+            "train.num_iterations=100000000", "train.eval_every=1000"]
+    proc = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
+    assert proc.returncode == 1, proc.stderr
+    assert "no trial completed within search.timeout=45" in proc.stderr
+    trials = load_trials(tmp_path)
+    assert trials and all(t.state == S.PRUNED for t in trials), [t.state for t in trials]
+    assert all("search.timeout" in t.user_attrs["reason"] for t in trials)
+    _, children = assert_one_run_per_trial(tmp_path, trials)
+    assert {r.info.status for r in children} == {"KILLED"}
+    assert_nothing_left_running(tmp_path)

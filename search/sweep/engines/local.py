@@ -1,7 +1,6 @@
 """search.workers processes on this machine (spawned; one worker runs in the launcher)."""
 import multiprocessing
 import os
-import signal
 from multiprocessing.connection import wait as wait_any
 
 from omegaconf import OmegaConf
@@ -49,7 +48,7 @@ class LocalPool:
 
     def stop(self):
         for p in self.running():  # Ctrl-C reached them too; SIGTERM covers a kill of this process
-            os.kill(p.pid, signal.SIGTERM)
+            p.terminate()  # SIGTERM; a worker that ended meanwhile is no error
 
     def kill(self):
         for p in self.running():  # stuck: its trial is failed later as a dead worker's trial
