@@ -2,6 +2,7 @@
 processes and stores, reading a temporary working directory's stores (the local default:
 MLflow in sqlite:///mlruns/mlflow.db, Optuna in mlruns/optuna.journal), and the checks
 every fault test ends with (nothing left RUNNING, one run per trial, retries)."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from helpers import command
 from mlflow import MlflowClient
 
@@ -162,3 +164,34 @@ def assert_retries_repeat_their_trial(trials):
         assert "retry_of" not in original.user_attrs, "a trial is retried once only"
     assert len({r.user_attrs["retry_of"] for r in retries}) == len(retries)
     return retries
+
+
+@contextlib.contextmanager
+def small_disk(folder, size="64k"):
+    """A tmpfs of size mounted on the new folder (root only, else the test is skipped),
+    unmounted afterwards."""
+    folder = Path(folder)
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                              str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def fill(folder, leave=0):
+    """Fill the file system of folder, then free `leave` bytes; returns the filler."""
+    filler = Path(folder) / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while f.write(b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+    os.truncate(filler, max(0, os.path.getsize(filler) - leave))
+    return filler

@@ -13,8 +13,10 @@ from faults import (
     assert_nothing_left_running,
     cli_env,
     counted,
+    fill,
     journal,
     load_trials,
+    small_disk,
 )
 from helpers import client_of, run_cli
 
@@ -148,28 +150,12 @@ def test_a_full_artifact_store_alone_ends_the_sweep_with_the_no_space_line(tmp_p
     """The MLflow artifact root on a full 64 KiB tmpfs, the journal and the database on a
     disk with room: the documented no-space line names the artifact store's file system
     (it named the journal's, or the launcher died of ProcessLookupError), exit 1."""
-    import os
-
     artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(artifacts)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    try:
-        with open(artifacts / "filler", "wb", buffering=0) as f:
-            try:
-                while f.write(b"\0" * 4096):
-                    pass
-            except OSError:
-                pass
+    with small_disk(artifacts):
+        fill(artifacts)
         proc = run_cli("dnn-sweep", "search.workers=2", "search.n_trials=4", *FIXED_LENGTH,
                        "train.num_iterations=50", f"tracking.artifact_root={artifacts}",
                        cwd=tmp_path, timeout=DEADLINE)
-    finally:
-        subprocess.run(["umount", str(artifacts)], check=True)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert proc.returncode == 1 and len(errors) == 1, proc.stderr
     assert errors[0].startswith(f"error: no space left on tmpfs (mounted on {artifacts}), "

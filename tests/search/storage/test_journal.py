@@ -1,9 +1,8 @@
 """search/storage/journal.py: a torn last record is cut off (a copy of the file kept, one
 note), and a write the disk refuses is undone, on real journal files."""
 import logging
-import os
-import subprocess
 
+import faults
 import optuna
 import pytest
 
@@ -124,38 +123,15 @@ def test_a_folder_is_not_a_journal(tmp_path):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 64 KiB tmpfs (root only), unmounted afterwards."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    try:
+    with faults.small_disk(tmp_path / "disk") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
-def fill(folder, leave):
-    """Fill the file system of folder, then free `leave` bytes; returns the filler."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while f.write(b"\0" * 4096):
-                pass
-        except OSError:
-            pass
-    os.truncate(filler, max(0, os.path.getsize(filler) - leave))
-    return filler
 
 
 def test_a_write_the_disk_refuses_is_undone_and_raised_as_disk_full(small_disk, notes):
     path = small_disk / "optuna.journal"
     study = a_study(path, n_trials=1)
     before = path.read_bytes()
-    filler = fill(small_disk, leave=4096)  # one page free: part of the next record fits
+    filler = faults.fill(small_disk, leave=4096)  # one page free: part of the next record fits
 
     with pytest.raises(DiskFull) as e:
         study.set_user_attr("big", "x" * 20000)
