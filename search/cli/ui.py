@@ -164,6 +164,11 @@ def main(argv=None):
         check_bindable(args.host, args.port)
     except OSError as e:
         fail(f"cannot serve on {args.host}:{args.port}: {e.strerror or e}", EXIT_FAILED)
+    path = sqlite_path(uri)
+    if path and not os.path.isfile(path):  # the server would create an empty one here
+        fail(f"no MLflow store at {mask(uri)} ({os.path.abspath(path)}): run dnn-ui in the "
+             "folder where dnn-train or dnn-sweep ran, or point at the store with "
+             "--tracking-uri URI or MLFLOW_TRACKING_URI")
     cmd, env, shown = server_command(args, uri)
     base = local_address(args.host, args.port)
 

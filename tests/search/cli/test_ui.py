@@ -124,3 +124,22 @@ def test_ui_cannot_start_says_why_in_one_line(tmp_path):
     proc = run_cli("dnn-ui", "--host", "192.0.2.1", cwd=tmp_path)  # not this machine's
     assert proc.returncode == 1 and "cannot serve on 192.0.2.1:5000" in proc.stderr
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_ui_in_a_folder_without_a_store_says_where_it_looked_and_creates_none(
+        tmp_path, monkeypatch, capsys):
+    from search.cli import ui
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SystemExit) as stop:
+        ui.main(["--port", str(port)])
+    assert stop.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"error: no MLflow store at sqlite:///mlruns/mlflow.db "
+                           f"({tmp_path}/mlruns/mlflow.db)")
+    assert "--tracking-uri URI or MLFLOW_TRACKING_URI" in line
+    assert list(tmp_path.iterdir()) == []
