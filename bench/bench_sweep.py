@@ -14,7 +14,7 @@ from both stores after the process exits. Data: planar (the course's flower, 400
     1e-4..10 (log: several decades, many bad values), depth 1-4 and units 2-32 per layer,
     hidden activation; 1000 full-batch iterations per trial; once with search/pruner=median
     and once with search/pruner=none. Counted: the training iterations actually run (the
-    number of train_cost points of each trial's MLflow run: a pruned trial stops early, a
+    last train_cost step + 1 of each trial's MLflow run: a pruned trial stops early, a
     diverged one at its NaN) and the best validation cost of the completed trials.
     Target: pruned best within 2% of the unpruned best using <= 50% of its iterations.
 (2) parallel: 24 trials, search.workers=1 then search.workers=2 (one BLAS thread each
@@ -31,8 +31,8 @@ from both stores after the process exits. Data: planar (the course's flower, 400
     and 12 trials of the course's deep network on cat/non-cat (experiment=course_deep,
     2500 iterations, learning rate 1e-3..0.02, trials of ~10 s; skipped when the course's
     files are not in $DNNSWEEP_CAT_DIR or ../shared/data/catvnoncat). Training time =
-    time inside dnn's training loop, taken from each run's train_cost points (one per
-    iteration, stamped when logged): last stamp - first stamp, plus one mean iteration.
+    time inside dnn's training loop, taken from each run's first and last train_cost points
+    (stamped when logged): last stamp - first stamp, plus one mean iteration.
     The remainder is split into per-trial tracking (MLflow run start..end minus its
     training loop: run creation, params, data set, artifacts, plot, model), per-trial
     study work outside the MLflow run (Optuna ask/tell, config), and the process's fixed
@@ -122,10 +122,14 @@ class Study:
         for r in runs:
             n = r.data.tags.get("optuna.trial_number")
             if n is not None and r.data.tags.get("refit") != "true":
+                # A trial's MLflow history is thinned (tracking.history_points), with its
+                # first and last iteration: their steps and stamps give the loop's length.
                 points = client.get_metric_history(r.info.run_id, "train_cost")
                 stamps = sorted(p.timestamp for p in points)
+                steps = [p.step for p in points] or [0]
                 self.runs[int(n)] = {"start": r.info.start_time, "end": r.info.end_time,
-                                     "iterations": len(points), "stamps": stamps,
+                                     "iterations": max(steps) + 1 if points else 0,
+                                     "steps": max(steps) - min(steps), "stamps": stamps,
                                      "status": r.info.status}
 
     def count(self, state):
@@ -142,10 +146,10 @@ class Study:
         """Per trial: seconds inside the training loop, from the train_cost stamps (ms)."""
         out = {}
         for n, r in self.runs.items():
-            s, k = r["stamps"], len(r["stamps"])
-            if k >= 2:
+            s, k = r["stamps"], r["steps"]
+            if k >= 1:
                 span = (s[-1] - s[0]) / 1000
-                out[n] = span + span / (k - 1)  # + the first iteration, before its stamp
+                out[n] = span + span / k  # + the first iteration, before its stamp
         return out
 
     def trial_span(self):

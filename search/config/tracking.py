@@ -25,6 +25,9 @@ class TrackingSchema:
     experiment: str = "dnnsweep"
     log_every: int = 1          # log train_cost every k-th iteration (thins very long curves)
     flush_seconds: float = 5.0  # send buffered metrics at least this often: live curves
+    history_points: Optional[int] = None  # keep about this many points of each metric in
+    #                             MLflow's history, evenly spaced, and its last; the whole curves
+    #                             go into the run's history.npz (null: every point in MLflow)
     log_model: bool = True      # log an MLflow pyfunc model with the trained parameters
     plot: bool = True           # a cost_curve.png per run (a study's trials: off, the study
     #                             report draws every trial's curve on one figure)
@@ -35,6 +38,7 @@ class TrackingSchema:
 RULES = {"uri": Text(optional=True), "artifact_root": Text(optional=True),
          "experiment": EXPERIMENT_NAME,
          "log_every": Integer(), "flush_seconds": Positive(high=86400), "log_model": Flag(),
+         "history_points": Integer(2, 10**6, optional=True),
          "plot": Flag(), "register": MODEL_NAME}
 
 

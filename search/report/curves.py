@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from search import links
+from search.tracking.client import histories
 
 FETCH_THREADS = 8      # metric histories fetched at once (a tracking server answers in parallel)
 MAX_POINTS = 400       # points drawn per curve: enough for a 6-inch figure, fast with 200 curves
@@ -43,23 +44,19 @@ class CurveSet:
 
 
 def fetch_histories(client, run_ids, keys):
-    """{run_id: {key: [(step, value), ...]}} from MlflowClient.get_metric_history, several
-    requests at a time (a tracking server, or SQLite, answers each in a few ms)."""
-    jobs = [(r, k) for r in dict.fromkeys(run_ids) if r for k in keys]
+    """{run_id: {key: [(step, value), ...]}}: each run's whole curves (its history.npz, else
+    MLflow's metric histories), several runs at a time (a tracking server, or SQLite,
+    answers each in a few ms)."""
+    jobs = [r for r in dict.fromkeys(run_ids) if r]
 
-    def one(job):
-        run_id, key = job
+    def one(run_id):
         try:
-            points = client.get_metric_history(run_id, key)
+            return run_id, histories(client, run_id, keys)
         except Exception:  # noqa: BLE001 - a deleted run: drawn without it
-            points = []
-        return job, sorted((m.step, m.value) for m in points)
+            return run_id, {k: [] for k in keys}
 
-    out = {}
     with ThreadPoolExecutor(min(FETCH_THREADS, max(1, len(jobs)))) as pool:
-        for (run_id, key), points in pool.map(one, jobs):
-            out.setdefault(run_id, {})[key] = points
-    return out
+        return dict(pool.map(one, jobs))
 
 
 def color_kind(trials, color_by):

@@ -71,6 +71,7 @@ def _save_artifacts(tracker, cfg, overrides, parameters, preprocess, costs, eval
     (folder / "overrides.yaml").write_text(
         OmegaConf.to_yaml(OmegaConf.create([mask(o) for o in overrides])))
     np.savez(folder / "parameters.npz", **parameters)
+    tracker.save_history(folder)
     if cfg.tracking.plot:
         plot_costs(costs, eval_points, eval_split, folder / "cost_curve.png")
     tracker.log_artifacts(folder)
@@ -154,6 +155,7 @@ class StepLogger:
         self.tracker, self.eval_split, self.on_step = tracker, eval_split, on_step
         self.log_every, self.n = cfg.tracking.log_every, passes(cfg.train)
         self.bar = Progress(self.n, "iteration ") if progress else None
+        tracker.plan_steps(self.n)
         self.eval_points = []
 
     def __call__(self, i, cost, metrics, per_fold=None):

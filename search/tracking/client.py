@@ -5,8 +5,11 @@ run). One run's writer: runs.py.
 mlflow is imported lazily (importing it costs ~2 s).
 """
 import os
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from search.config import ConfigError
 from search.config.tracking import store_uri
@@ -209,8 +212,33 @@ def artifact_location(cfg_tracking, run_id, path):
     return client.get_run(run_id).info.artifact_uri.rstrip("/") + "/" + path
 
 
+HISTORY_FILE = "history.npz"  # a run's every point when its MLflow histories are thinned
+
+
 def metric_history(client, run_id, key):
-    return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+    """[(step, value), ...]: every point of the run's metric (see histories)."""
+    return histories(client, run_id, [key])[key]
+
+
+def histories(client, run_id, keys):
+    """{key: [(step, value), ...]}: every point of each metric of the run, from its
+    history.npz when it has one (tracking.history_points: MLflow's histories are thinned),
+    else from MLflow's metric histories."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, HISTORY_FILE, tmp)
+        except Exception:  # noqa: BLE001 - no such artifact (MLflow's error differs by store)
+            path = None
+        if path:
+            with np.load(path, allow_pickle=False) as f:
+                for key in set(keys) & set(f.files):
+                    steps, values = f[key]
+                    out[key] = [(int(s), float(v)) for s, v in zip(steps, values)]
+    for key in keys:
+        if key not in out:
+            out[key] = sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
+    return out
 
 
 def set_run_tags(cfg_tracking, run_id, tags):

@@ -1,17 +1,21 @@
 """One MLflow run as dnnsweep writes it: MLflow's source and user tags, the environment,
 params, buffered metrics, the data set, artifacts, the logged model, the final status."""
 import functools
+import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 import dnn
 from search import links
 from search.secrets import mask, mask_item
 from search.tracking import model
-from search.tracking.client import client_for, experiment_id, tracking_uri
+from search.tracking.client import HISTORY_FILE, client_for, experiment_id, tracking_uri
 
 MAX_PARAMS_PER_CALL = 100  # MLflow's limits of one log_batch call
 MAX_TAGS_PER_CALL = 100
@@ -41,7 +45,6 @@ def environment_tags():
     (library and threads). The commit and the BLAS libraries are looked up once per
     process (a subprocess and a scan of the loaded libraries: milliseconds per run); the
     threads are read live (dnn-reproduce limits them around one run)."""
-    import numpy as np
 
     tags = {**source_tags(), "dnnsweep.version": dnn.__version__,
             "numpy.version": np.__version__}
@@ -110,6 +113,9 @@ class Tracker:
         self._flush_seconds = float(cfg_tracking.flush_seconds)  # read once: metric() is hot
         self._last_flush = time.monotonic()
         self._last_step, self._final = 0, {}  # the last step and its metrics
+        self._points = getattr(cfg_tracking, "history_points", None)  # null: every point
+        self._stride, self._next, self._held = 1, {}, {}  # thinning: see plan_steps()
+        self._curves, self._curves_saved = {}, False  # every point: history.npz
 
     def start(self, run_name=None, tags=None, parent_run_id=None):
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -139,17 +145,46 @@ class Tracker:
         """Tags go out with the run's next batch (at the latest when it ends)."""
         self._tags.update({k: mask(v) for k, v in tags.items()})
 
+    def plan_steps(self, n_steps):
+        """A run of at most n_steps steps: with tracking.history_points set, MLflow's history
+        of each metric keeps a point every n_steps / history_points steps and its latest
+        point at each flush; every point goes into the run's history.npz."""
+        if self._points:
+            self._stride = max(1, math.ceil(n_steps / self._points))
+
     def metric(self, key, value, step):
         """Buffer one point; flushed by size, by time (live curves), and at the end."""
-        self._buffer.append((key, float(value), int(time.time() * 1000), int(step)))
+        point = (key, float(value), int(time.time() * 1000), int(step))
+        if self._points:
+            self._curves.setdefault(key, []).append((point[3], point[1]))
+            if point[3] < self._next.get(key, 0):
+                self._held[key] = point  # sent at the next flush if still the latest
+                return
+            self._next[key] = point[3] + self._stride
+            self._held.pop(key, None)
+        self._buffer.append(point)
         if (len(self._buffer) >= MAX_METRICS_PER_CALL
                 or time.monotonic() - self._last_flush >= self._flush_seconds):
             self.flush()
+
+    def save_history(self, folder):
+        """history.npz in folder: for each metric an array (2, n) of its steps and values,
+        every point of the run (with tracking.history_points set; else nothing: MLflow's
+        history is whole). Returns its path, or None."""
+        if not self._curves:
+            return None
+        path = Path(folder) / HISTORY_FILE
+        np.savez_compressed(path, **{k: np.array(c, dtype=np.float64).T
+                                     for k, c in self._curves.items()})
+        self._curves_saved = True
+        return path
 
     def flush(self):
         """Send what waits (params, tags, points) in as few log_batch calls as MLflow takes."""
         from mlflow.entities import Metric, Param, RunTag
 
+        self._buffer.extend(self._held.values())  # each metric's latest point
+        self._held.clear()
         self._note_final()
         params = [Param(k, v) for k, v in self._params.items()]
         tags = [RunTag(k, v) for k, v in self._tags.items()]
@@ -206,8 +241,11 @@ class Tracker:
         """Flush and close the run; FAILED/KILLED runs keep their reason as a tag."""
         try:
             self.set_tags({**(tags or {}), **({"error": str(error)[:5000]} if error else {})})
-            if self._buffer or self._params or self._tags:
+            if self._buffer or self._held or self._params or self._tags:
                 self.flush()
+            if self._curves and not self._curves_saved:  # stopped before its artifacts
+                with tempfile.TemporaryDirectory() as tmp:
+                    self.client.log_artifact(self.run_id, str(self.save_history(tmp)))
         finally:
             self.client.set_terminated(self.run_id, status=status)
 

@@ -63,3 +63,22 @@ def test_without_tracking_log_model_no_trial_logs_one_even_on_request(tmp_path):
     _, client, run = trial_run(tmp_path, "search.log_trial_models=true",
                                "tracking.log_model=false")
     assert client.search_logged_models([run.info.experiment_id]) == []
+
+
+def test_a_trials_thinned_history_still_reproduces_and_draws_whole(tmp_path, capsys):
+    """A trial keeps ~tracking.history_points points of each curve in MLflow (the sweep's
+    default) and the whole curves in history.npz: dnn-reproduce compares every iteration,
+    and the study report's curves are whole."""
+    from search.cli import reproduce
+    from search.report.curves import fetch_histories
+
+    cfg, client, run = trial_run(tmp_path, "train.num_iterations=300", "train.patience=null")
+    run_id = run.info.run_id
+    points = cfg.tracking.history_points
+    assert len(client.get_metric_history(run_id, "train_cost")) <= points + 2
+    assert "history.npz" in artifacts(client, run)
+    [curve] = fetch_histories(client, [run_id], ["train_cost"]).values()
+    assert [s for s, _ in curve["train_cost"]] == list(range(300))
+    assert reproduce.main([run_id, "--tracking-uri", cfg.tracking.uri]) == 0
+    out = capsys.readouterr().out
+    assert "over 300 common iterations" in out and "the cost curves agree" in out

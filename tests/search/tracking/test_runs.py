@@ -160,3 +160,46 @@ def test_params_tags_and_points_past_one_batchs_limits_are_all_stored(cfg):
     steps = [m.step for m in client.get_metric_history(run_id, "train_cost")]
     assert sorted(steps) == list(range(2500))
     assert run.info.status == "FINISHED"
+
+
+@pytest.mark.parametrize("status", ["FINISHED", "KILLED"])
+def test_a_thinned_history_keeps_its_last_point_and_the_whole_curve_beside_it(cfg, status):
+    """tracking.history_points: MLflow's history holds about that many points of each
+    metric and its last; every point is in the run's history.npz, which metric_history and
+    histories read (a pruned run, stopped before its artifacts, has it too)."""
+    cfg.history_points = 10
+    tracker = Tracker(cfg)
+    run_id = tracker.start("thinned")
+    tracker.plan_steps(1000)
+    stop = 1000 if status == "FINISHED" else 537
+    costs = [1.0 / (step + 1) ** 0.5 for step in range(stop)]
+    for step, cost in enumerate(costs):
+        tracker.metric("train_cost", cost, step)
+        if step % 50 == 0:
+            tracker.metric("val_cost", 2 * cost, step)
+    if status == "FINISHED":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tracker.log_artifacts(tracker.save_history(tmp).parent)
+    tracker.end(status)
+    client = MlflowClient(cfg.uri)
+    stored = sorted(m.step for m in client.get_metric_history(run_id, "train_cost"))
+    assert len(stored) <= 12 and stored[0] == 0 and stored[-1] == stop - 1, stored
+    assert tracking.metric_history(client, run_id, "train_cost") == list(enumerate(costs))
+    whole = tracking.histories(client, run_id, ["train_cost", "val_cost"])
+    assert whole["val_cost"] == [(s, 2 * costs[s]) for s in range(0, stop, 50)]
+    assert client.get_run(run_id).info.status == status
+
+
+def test_without_history_points_every_point_is_in_mlflow_and_no_history_file(cfg):
+    tracker = Tracker(cfg)
+    run_id = tracker.start("whole")
+    tracker.plan_steps(300)
+    for step in range(300):
+        tracker.metric("train_cost", 1.0 / (step + 1), step)
+    tracker.end()
+    client = MlflowClient(cfg.uri)
+    assert len(client.get_metric_history(run_id, "train_cost")) == 300
+    assert client.list_artifacts(run_id) == []
+    assert tracking.metric_history(client, run_id, "train_cost")[-1] == (299, 1.0 / 300)
