@@ -74,6 +74,8 @@ BAD = [
     (["tracking.flush_seconds=0"], "tracking.flush_seconds"),
     (["tracking.log_model=maybe"], "tracking.log_model"),
     (["tracking.plot=maybe"], "tracking.plot"),
+    (["tracking.history_points=1"], "tracking.history_points"),
+    (["tracking.history_points=many"], "tracking.history_points"),
     (["tracking.register=''"], "tracking.register"),
     # cv
     (["cv.folds=1"], "cv.folds"),
