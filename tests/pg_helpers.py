@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import command
 
 ENV = "DNNSWEEP_TEST_POSTGRES_URL"
 
@@ -211,3 +212,23 @@ def ensure_running(cluster, url):
             return
     raise AssertionError("PostgreSQL could not be started again: start it by hand with "
                          f"pg_ctlcluster --skip-systemctl-redirect {' '.join(cluster)} start")
+
+
+# -- dnn-storage-proxy ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def storage_proxy(db_url, port, *extra):
+    """dnn-storage-proxy on 127.0.0.1:port, once it accepts connections."""
+    proc = subprocess.Popen([command("dnn-storage-proxy"), db_url, "--port", str(port), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        end = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < end:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        yield proc
+    finally:
+        stop_group(proc)

@@ -42,7 +42,8 @@ def ask_lock(url):
         path = urls.sqlite_path(url)
         lock_path = Path(path + ".asklock") if path else None
     elif backend is not None:
-        lock_path = None  # MySQL: no shared lock; a race may add one trial past n_trials
+        lock_path = None  # MySQL, and the gRPC proxy (no database connection): no shared
+        # lock; workers counting at once may start up to workers - 1 trials past n_trials
         # (and two launchers starting a new study together may each make a parent run)
     else:
         lock_path = journal_path(url).with_suffix(".asklock")

@@ -3,7 +3,11 @@
 Local default: Optuna's journal file (search.storage.journal). RDB URLs (PostgreSQL for
 several machines) get RetryingRDBStorage (search.storage.rdb): every database call waits
 out an outage, and Optuna's heartbeat marks live trials (search.storage.owners.Heartbeat).
+grpc://HOST:PORT is Optuna's gRPC storage proxy (started by dnn-storage-proxy in front of
+a database): its workers hold no database connection.
 """
+import warnings
+
 from search.config import ConfigError
 from search.secrets import mask
 from search.storage import urls
@@ -41,6 +45,8 @@ def make_storage(url, heartbeat_interval, grace_period, retry_budget=None, on_st
     RDB URLs get RetryingRDBStorage: every database call rides out an outage of up to
     retry_budget seconds (default 60, or $DNNSWEEP_DB_RETRY_SECONDS) instead of failing.
     on_stale_trial(study, trial): called for each trial failed for a stale heartbeat."""
+    if urls.backend(url) == urls.GRPC:
+        return open_proxy(url)
     if is_rdb(url):
         import optuna
         import sqlalchemy.exc
@@ -63,5 +69,34 @@ def make_storage(url, heartbeat_interval, grace_period, retry_budget=None, on_st
             raise ConfigError(f"cannot open study storage {mask(url)}: {mask(reason)}") from None
     if url and "://" in url:
         raise ConfigError(f"search.storage {mask(url)!r}: allowed are null (local journal file), "
-                          "a journal file path, or an RDB URL (postgresql+psycopg2://...)")
+                          "a journal file path, an RDB URL (postgresql+psycopg2://...), or "
+                          "grpc://HOST:PORT (dnn-storage-proxy)")
     return open_journal(url)
+
+
+PROXY_WAIT = 10.0  # seconds for a storage proxy to answer before the command gives up
+
+
+def open_proxy(url):
+    """optuna.storages.GrpcStorageProxy on grpc://HOST:PORT, once the proxy answers."""
+    try:
+        host, port = urls.grpc_address(url)
+    except ValueError as e:
+        raise ConfigError(f"search.storage={mask(url)!r}: {e}") from None
+    try:
+        import grpc  # noqa: F401 - Optuna's proxy client needs it (the grpc extra)
+        import optuna
+    except ImportError:
+        raise ConfigError(f"search.storage={mask(url)!r}: the gRPC storage proxy needs "
+                          "grpcio: pip install 'dnnsweep[grpc]'") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = optuna.storages.GrpcStorageProxy(host=host, port=port)
+    try:
+        storage.wait_server_ready(timeout=PROXY_WAIT)
+    except ConnectionError:
+        storage.close()
+        raise ConfigError(f"search.storage={mask(url)!r}: no storage proxy answered at "
+                          f"{host}:{port} within {PROXY_WAIT:.0f} s (start one with "
+                          "dnn-storage-proxy DATABASE_URL)") from None
+    return storage

@@ -1,9 +1,11 @@
 """Study storage URLs, read with SQLAlchemy's own parser (make_url) rather than by hand.
 
-search.storage is either a journal file path (no scheme) or an RDB URL
-(postgresql+psycopg2://..., mysql://..., sqlite:///...).
+search.storage is a journal file path (no scheme), an RDB URL (postgresql+psycopg2://...,
+mysql://..., sqlite:///...), or grpc://HOST:PORT (Optuna's gRPC storage proxy in front of a
+database, see dnn-storage-proxy).
 """
 RDB_BACKENDS = ("postgresql", "mysql", "sqlite")
+GRPC = "grpc"
 
 
 def parse(url):
@@ -27,6 +29,25 @@ def backend(url):
 
 def is_rdb(url):
     return backend(url) in RDB_BACKENDS
+
+
+def is_shared(url):
+    """A storage reached over the network (a database or the gRPC proxy), not a local file."""
+    return backend(url) in (*RDB_BACKENDS, GRPC)
+
+
+def grpc_address(url):
+    """(host, port) of a grpc://HOST:PORT URL; ValueError naming what is missing."""
+    parsed = parse(url)
+    if parsed is None or parsed.get_backend_name() != GRPC:
+        raise ValueError("not a grpc://HOST:PORT URL")
+    if not parsed.host or not parsed.port:
+        raise ValueError("needs a host and a port: grpc://HOST:PORT")
+    if not 1 <= parsed.port <= 65535:
+        raise ValueError("port out of range 1-65535")
+    if parsed.database or parsed.query or parsed.username:
+        raise ValueError("has more than a host and a port: grpc://HOST:PORT")
+    return parsed.host, parsed.port
 
 
 def sqlite_path(url):

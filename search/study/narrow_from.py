@@ -10,7 +10,8 @@ from search import links
 from search.config import ConfigError, check_run_config
 from search.secrets import mask
 from search.storage.journal import journal_path
-from search.storage.stores import is_rdb, make_storage
+from search.storage.stores import make_storage
+from search.storage.urls import is_shared
 from search.storage.urls import sqlite_path
 from search.study import narrow
 from search.study.definition import DEFINITION_KEY
@@ -59,7 +60,7 @@ def heading(name, source, name_given):
 def _storage_if_any(search):
     """The study storage, without creating a local journal that does not exist."""
 
-    if not is_rdb(search.storage) and not journal_path(search.storage).is_file():
+    if not is_shared(search.storage) and not journal_path(search.storage).is_file():
         return None
     return make_storage(search.storage, search.heartbeat_interval, search.grace_period)
 

@@ -19,7 +19,7 @@ from search.run.train import load_run_data
 from search.storage.diskfull import DiskFull, fullest
 from search.storage.journal import journal_path
 from search.storage.locks import ask_lock
-from search.storage.urls import is_rdb, sqlite_path
+from search.storage.urls import is_shared, sqlite_path
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.narrow_from import space_yaml, warm_start
 from search.study.ranking import ranked
@@ -151,7 +151,7 @@ def follow(cfg, dims):
 def store_paths(cfg):
     """The local files a sweep writes: the study's journal, the MLflow store, its artifacts."""
 
-    paths = [] if is_rdb(cfg.search.storage) else [str(journal_path(cfg.search.storage))]
+    paths = [] if is_shared(cfg.search.storage) else [str(journal_path(cfg.search.storage))]
     mlflow_db = sqlite_path(tracking_uri(cfg.tracking))
     if mlflow_db:
         paths.append(mlflow_db)

@@ -16,7 +16,7 @@ from search.run.train import StopRun, train_run
 from search.storage.diskfull import DiskFull, is_disk_full
 from search.storage.locks import ask_lock
 from search.storage.owners import Heartbeat
-from search.storage.urls import is_rdb
+from search.storage.urls import is_shared
 from search.study import space as space_mod
 from search.study.stopping import stop_reason
 from search.study.study import (
@@ -245,7 +245,7 @@ def distinct_sampler_seed(cfg, slot):
     seed = OmegaConf.select(cfg, "search.sampler.seed")
     if not isinstance(seed, int):
         return cfg
-    if is_rdb(cfg.search.storage) and slot:
+    if is_shared(cfg.search.storage) and slot:
         seed += zlib.crc32(socket.gethostname().encode()) % 100_000
     cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))  # the caller's stays
     cfg.search.sampler.seed = (seed + slot) % 2**32

@@ -100,6 +100,8 @@ CASES = [
      "127.0.0.1:1"),
     ("storage-unknown-scheme", "dnn-sweep", ["search.storage=redis://127.0.0.1:1/0"], 2,
      "redis://"),
+    ("storage-grpc-without-port", "dnn-sweep", ["search.storage=grpc://127.0.0.1"], 2,
+     "search.storage='grpc://127.0.0.1'"),
     # a tracking server that does not answer: seconds, not MLflow's minutes of retries
     ("train-tracking-server-down", "dnn-train", ["tracking.uri=http://127.0.0.1:1"], 2,
      "http://127.0.0.1:1"),
