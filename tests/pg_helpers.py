@@ -232,3 +232,14 @@ def storage_proxy(db_url, port, *extra):
         yield proc
     finally:
         stop_group(proc)
+
+
+def study_trials(db_url, name):
+    """The trials of study name in the database at db_url, read directly (not through a proxy)."""
+    import optuna
+
+    storage = optuna.storages.RDBStorage(db_url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage).get_trials()
+    finally:
+        storage.engine.dispose()

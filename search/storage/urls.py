@@ -68,8 +68,13 @@ def query(url):
 def engine_kwargs(url):
     """pool_pre_ping replaces connections that died while idle (a database restart); for
     PostgreSQL, a connect timeout and TCP keepalives so that an unreachable server or a
-    silently dropped connection raises (and is retried) instead of hanging."""
+    silently dropped connection raises (and is retried) instead of hanging. A database
+    server keeps one idle connection per process (pool_size=1): a second thread (a
+    heartbeat) borrows one more while it needs it, so a worker holds one connection at rest
+    and two in flight (SQLAlchemy's default keeps up to five)."""
     kwargs = {"pool_pre_ping": True}
+    if backend(url) in ("postgresql", "mysql"):
+        kwargs.update(pool_size=1, max_overflow=10)
     if backend(url) == "postgresql":
         given = query(url)
         connect_args = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,

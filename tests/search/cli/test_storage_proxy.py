@@ -7,7 +7,7 @@ import time
 
 import pytest
 from helpers import command
-from pg_helpers import free_port, fresh_database, server_url, storage_proxy
+from pg_helpers import free_port, fresh_database, server_url, storage_proxy, study_trials
 
 from search.config import ConfigError
 from search.storage import stores
@@ -54,9 +54,7 @@ def test_a_study_through_the_proxy_lands_in_the_database_and_the_proxy_stops_cle
             trial = study.ask()
             study.tell(trial, trial.suggest_float("x", 0, 1))
         storage.close()
-        direct = optuna.storages.RDBStorage(db)
-        trials = optuna.load_study(study_name="via-proxy", storage=direct).get_trials()
-        direct.engine.dispose()
+        trials = study_trials(db, "via-proxy")
         assert [t.state.name for t in trials] == ["COMPLETE"] * 3
         assert database_sessions(server, db) >= 1  # the proxy's own
         proc.send_signal(signum)

@@ -1,0 +1,101 @@
+"""The database budget of a study with 8 local workers and tiny trials, measured in
+pg_stat_activity: directly on PostgreSQL (one connection per process at rest, at most two in
+flight),
+and through dnn-storage-proxy (the proxy's threads only, whatever the workers). Real
+PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped when unset), real processes."""
+import statistics
+import threading
+import time
+
+import pytest
+from faults import FIXED_LENGTH, S
+from helpers import run_cli
+from pg_helpers import (
+    _connect,
+    free_port,
+    fresh_database,
+    server_url,
+    storage_proxy,
+    study_trials,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
+
+WORKERS, N_TRIALS = 8, 24
+ARGS = [f"search.workers={WORKERS}", f"search.n_trials={N_TRIALS}", "search/sampler=random",
+        *FIXED_LENGTH, "train.num_iterations=30", "search.study_name=budget"]
+
+
+class Sessions:
+    """pg_stat_activity's sessions on one database, sampled every 20 ms in a thread."""
+
+    def __init__(self, server, db_url):
+        import sqlalchemy
+
+        self.name = sqlalchemy.engine.make_url(db_url).database
+        self.conn, self.counts = _connect(server), []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self):
+        with self.conn.cursor() as cur:
+            while not self.stop.wait(0.02):
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                            (self.name,))
+                self.counts.append(cur.fetchone()[0])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.conn.close()
+
+    def figures(self):
+        return max(self.counts), statistics.median(self.counts)
+
+
+def sweep(tmp_path, storage):
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    start = time.monotonic()
+    proc = run_cli("dnn-sweep", f"search.storage={storage}", *ARGS, cwd=tmp_path, env=env,
+                   timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    return time.monotonic() - start
+
+
+def test_eight_workers_directly_hold_at_most_two_connections_each(tmp_path):
+    server = server_url()
+    with fresh_database(server, "budget") as db:
+        with Sessions(server, db) as sessions:
+            seconds = sweep(tmp_path, db)
+        trials = study_trials(db, "budget")
+    peak, median = sessions.figures()
+    print(f"\n{WORKERS} workers directly, {N_TRIALS} trials in {seconds:.0f} s: database "
+          f"sessions peak {peak}, median {median}")
+    assert len(trials) == N_TRIALS and all(t.state == S.COMPLETE for t in trials)
+    # 9 processes (8 workers and their launcher): one connection each at rest, two in flight
+    assert median <= WORKERS + 1 + 2, f"{median} sessions at rest for {WORKERS + 1} processes"
+    assert peak <= 2 * (WORKERS + 1), f"{peak} sessions for {WORKERS} workers and a launcher"
+
+
+def test_eight_workers_through_the_proxy_leave_the_database_the_proxys_threads(tmp_path):
+    server = server_url()
+    port, threads = free_port(), 4
+    with fresh_database(server, "budget") as db:
+        with storage_proxy(db, port, "--threads", str(threads)), \
+                Sessions(server, db) as sessions:
+            seconds = sweep(tmp_path, f"grpc://127.0.0.1:{port}")
+        trials = study_trials(db, "budget")
+    peak, median = sessions.figures()
+    print(f"\n{WORKERS} workers through the proxy ({threads} threads), {N_TRIALS} trials in "
+          f"{seconds:.0f} s: database sessions peak {peak}, median {median}; "
+          f"{len(trials)} trials")
+    numbers = [t.number for t in trials]
+    assert len(set(numbers)) == len(numbers)
+    assert not [t.number for t in trials if not t.state.is_finished()], "left RUNNING"
+    # no shared lock through the proxy: each worker may start one trial past n_trials
+    assert N_TRIALS <= len(trials) <= N_TRIALS + WORKERS - 1, len(trials)
+    assert peak <= threads + 1, f"{peak} database sessions through a proxy of {threads}"
