@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import optuna
+from omegaconf import OmegaConf
 
 from dnn import DivergenceError
 from search import links
@@ -117,6 +118,13 @@ def pruning_hook(trial, metric, can_prune, lost=None, deadline=None):
     return on_step
 
 
+def check_sampled(trial_cfg, values):
+    """The groups that hold sampled values, checked (ConfigError naming the key): the rest
+    of a trial's config is the study's, checked once when the sweep started."""
+    groups = {path.split(".")[0] for path in values}
+    check_run_config(OmegaConf.create({g: trial_cfg[g] for g in groups if g in trial_cfg}))
+
+
 def state_tags(error):
     """The Optuna state a trial's run ends in, as the tag its last batch carries: COMPLETE
     (error None), PRUNED or FAIL; none for an interrupted trial (closed as dead)."""
@@ -166,7 +174,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
         # whose kind changed since the study began, fails this trial with its reason.
         values = space_mod.suggest(trial, dims)
         trial_cfg = space_mod.apply_values(base or base_run_config(cfg), values)
-        check_run_config(trial_cfg)
+        check_sampled(trial_cfg, values)
         result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
                            run_name=f"trial-{trial.number}", progress=False, on_start=on_start,
@@ -239,7 +247,6 @@ def distinct_sampler_seed(cfg, slot):
     import socket
     import zlib
 
-    from omegaconf import OmegaConf
 
 
     seed = OmegaConf.select(cfg, "search.sampler.seed")
@@ -315,7 +322,6 @@ def parent_run_of(study):
 
 def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
     """Entry point of a spawned worker process (index: its rank among the local workers)."""
-    from omegaconf import OmegaConf
 
 
     show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do

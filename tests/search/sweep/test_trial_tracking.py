@@ -82,3 +82,23 @@ def test_a_trials_thinned_history_still_reproduces_and_draws_whole(tmp_path, cap
     assert reproduce.main([run_id, "--tracking-uri", cfg.tracking.uri]) == 0
     out = capsys.readouterr().out
     assert "over 300 common iterations" in out and "the cost curves agree" in out
+
+
+def test_a_sampled_value_out_of_range_fails_its_trial_naming_the_key(tmp_path):
+    """A trial checks the groups its sampled values are in (the rest of the config was
+    checked when the sweep started): a negative learning rate is refused before any run."""
+    from search import links as trial_links
+
+    with initialize_config_dir(conf_dir(), version_base="1.3"):
+        cfg = compose("sweep", overrides=[
+            f"search.storage={tmp_path}/optuna.journal",
+            f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", "search/sampler=random",
+            "search/pruner=none", "search.retry_failed=false", "train.num_iterations=5"])
+    dims = {"train.learning_rate": {"type": "float", "low": -1.0, "high": -0.5}}
+    study = open_study(cfg, dims)
+    trial = study.ask()
+    run_trial(study, trial, cfg, dims, [], parent_run_id=None)
+    done = trial_links.frozen_trial(study, trial.number)
+    assert done.state.name == "FAIL"
+    assert "train.learning_rate" in done.user_attrs[trial_links.FAIL_REASON]
+    assert trial_links.trial_run_id(done) is None, "refused before its run was opened"
