@@ -78,8 +78,10 @@ def test_model_and_parameters_load_back_and_predict_like_dnn(tracked_run, tmp_pa
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlruns/mlflow.db")
     mlflow.set_tracking_uri(f"sqlite:///{store}/mlruns/mlflow.db")
     model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
-    d = load_dataset("planar")
-    np.testing.assert_array_equal(model.predict(d.X_val.T), predict(d.X_val, parameters, "tanh").ravel())
+    d = load_dataset("planar")  # not standardized: its raw rows are the network's columns
+    answers = model.predict(d.X_val.T)  # raw examples as rows -> a class and its index each
+    np.testing.assert_array_equal(answers["class_index"],
+                                  predict(d.X_val, parameters, "tanh").ravel())
 
 
 @pytest.mark.slow
