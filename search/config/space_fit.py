@@ -10,7 +10,8 @@ or a fold's (K-1)/K of the training data under cross-validation):
   12,288-pixel image set 256.
 - train.batch_size (type categorical) choices: null (full batch) and the sizes of 32, 64,
   128, 256 that leave at least 8 updates an epoch (size <= m // 8).
-A bound or a list written in the space (or on the command line) is kept as written.
+A bound or a list written in the space (or on the command line) is kept as written; the
+fitted bound of the other end moves to stay on its side (units_high=8 on digits: 8..8).
 """
 import math
 
@@ -56,6 +57,9 @@ def _fit_units(path, spec, n_x, n_y, m):
     high = 2 ** math.ceil(math.log2(2 * max(n_x, n_y)))
     high = int(min(np.clip(high, UNITS_FLOOR, UNITS_CEILING), max(UNITS_FLOOR, m // 4)))
     low = int(np.clip(n_y, 2, max(2, high // 4)))
+    # a bound written by the user is kept, and the fitted one moves to stay on its side
+    high = max(high, spec.get("units_low") or 1)
+    low = min(low, spec.get("units_high") or low)
     fitted = {k: v for k, v in (("units_low", low), ("units_high", high)) if spec.get(k) is None}
     why = (f"{path} units {spec.get('units_low') or low}..{spec.get('units_high') or high} "
            f"for n_x={n_x} inputs, n_y={n_y} outputs, m={m} examples: high 2 max(n_x, n_y) "

@@ -38,6 +38,11 @@ def test_a_written_bound_or_list_is_kept():
     assert fitted["model.hidden_units"]["units_low"] == 10
     assert "units 10..16" in fitted["model.hidden_units"]["fitted"]
     assert fitted["train.batch_size"] == dims["train.batch_size"]
+    # a written bound on the other side of the fitted one: the fitted one gives way
+    narrow = fit_dims({"model.hidden_units": {**LAYERS, "units_high": 8}}, 64, 10, 1437)
+    assert (narrow["model.hidden_units"]["units_low"], 8) == (8, 8)
+    wide = fit_dims({"model.hidden_units": {**LAYERS, "units_low": 300}}, 64, 10, 1437)
+    assert wide["model.hidden_units"]["units_high"] == 300
 
 
 def test_the_default_sweep_fits_its_data_and_stores_why():
