@@ -1,9 +1,7 @@
 """A sweep on this machine: open the study and its parent run, start the workers, show
 progress, and close the study: refit, parent run, and the StudyOutcome the CLI reports."""
-import os
 import threading
 import time
-from collections import Counter
 from contextlib import ExitStack, closing
 
 import optuna
@@ -11,7 +9,6 @@ from omegaconf import OmegaConf
 
 from search import links
 from search.config import flatten
-from search.progress import Progress
 from search.report import tables
 from search.report.plotter import Plotter
 from search.run.baseline import split_params
@@ -22,10 +19,8 @@ from search.storage.locks import ask_lock
 from search.storage.urls import is_shared, sqlite_path
 from search.study.definition import check_definition, data_digest, study_definition
 from search.study.narrow_from import space_yaml, warm_start
-from search.study.ranking import ranked
 from search.study.stopping import stop_reason
 from search.study.study import (
-    FINISHED,
     as_list,
     counts,
     open_study,
@@ -34,10 +29,12 @@ from search.study.study import (
     started,
     trained_finished,
 )
-from search.sweep.finish import finish
 from search.sweep.engines import start_pool
+from search.sweep.finish import finish
 from search.sweep.outcome import StudyOutcome
-from search.sweep.worker import STOP, stop_on_signals, worker_loop
+from search.sweep.signals import STOP, stop_on_signals
+from search.sweep.watch import resume_line, watch
+from search.sweep.worker import worker_loop
 from search.tracking.client import (
     artifact_location,
     browse_hint,
@@ -47,58 +44,6 @@ from search.tracking.client import (
 )
 from search.tracking.runs import ensure_parent_run
 from search.tracking.settings_log import changed_settings, log_changed_settings
-
-RECOVER_EVERY = 5.0  # seconds between checks for trials of dead workers
-
-
-def progress_line(study, metrics):
-    """(finished trials that count toward n_trials, the rest of the line), from one read
-    of the trials: two reads apart disagree while workers write. A trial replaced by its
-    retry shows as retried, not failed; warm-start copies apart."""
-    trials = study.get_trials(deepcopy=False)
-    replaced = links.replaced(trials)
-    S = optuna.trial.TrialState
-    tally = Counter("warm-start" if links.warm_start_source(t) else
-                    "retried" if t.number in replaced else t.state for t in trials)
-    best = ranked(study)
-    best_txt = f"best {metrics[0]} {best[0].values[0]:.5g} (#{best[0].number})" if best else "best -"
-    extra = "".join(f"  {k} {tally[k]}" for k in ("retried", "warm-start") if tally[k])
-    return sum(tally[s] for s in FINISHED), (
-        f"{best_txt} | complete {tally[S.COMPLETE]}  pruned {tally[S.PRUNED]}  "
-        f"failed {tally[S.FAIL]}  running {tally[S.RUNNING]}{extra}")
-
-
-def resume_line(study, search):
-    """What a re-run goes on with ('resuming at 11/12 ...; 1 interrupted trial retried
-    first'), or None for a study with nothing finished yet."""
-    trials = study.get_trials(deepcopy=False)
-    done = trained_finished(study)
-    retries = sum(1 for t in trials if t.state == optuna.trial.TrialState.WAITING
-                  and links.retry_of(t) is not None)
-    if not done and not retries:
-        return None
-    return (f"study {study.study_name!r}: resuming at {done}/{search.n_trials} finished trials"
-            + (f"; {retries} interrupted trial(s) retried first" if retries else ""))
-
-
-def watch(study, metrics, total, stop, cfg=None):
-    """Print a live progress line until stop is set; every RECOVER_EVERY seconds, fail
-    (and retry) the trials of dead workers, so that a killed worker's trial is noticed
-    within seconds, not only when a live worker ends its own (long) trial."""
-    bar = Progress(total, "trials ", interval=1.0, unit="trials", per_minute=True)
-    last_recover = time.monotonic()
-    while not stop.wait(1.0):
-        try:
-            if cfg is not None and time.monotonic() - last_recover >= RECOVER_EVERY:
-                last_recover = time.monotonic()
-                recover_dead_trials(study, cfg)
-            done, text = progress_line(study, metrics)
-            bar.update(done, text)
-        except Exception:  # noqa: BLE001 - a storage hiccup must not end the sweep
-            pass
-    done, text = progress_line(study, metrics)
-    bar.update(done, text, force=True)
-    bar.close()
 
 
 def run_workers(cfg, dims, base_overrides, deadline, pool):

@@ -1,7 +1,5 @@
 """One sweep worker: ask a trial, train it as a tracked run, tell the result; repeat."""
 import contextlib
-import signal
-import threading
 import time
 
 import numpy as np
@@ -31,9 +29,9 @@ from search.study.study import (
     recover_dead_trials,
     started,
 )
+from search.sweep.signals import STOP, stop_on_signals, stop_when_launcher_dies
 from search.tracking.client import freeze_imported_heap, set_run_tags
 
-STOP = threading.Event()
 FOLD_SCORES_KEY = "fold_scores"  # {"fold_1": {"val_auc": ...}, ...} of a cross-validated trial
 
 
@@ -55,43 +53,6 @@ class LostTrial(StopRun):
     more is written to either."""
 
     status = None
-
-
-def stop_on_signals():
-    """SIGINT (Ctrl-C reaches every process of the group) and SIGTERM (a scheduler, `kill`)
-    ask this process to stop at its next safe point: between two training iterations, or
-    between two trials. Raising KeyboardInterrupt wherever the signal lands could cut
-    through a storage or MLflow call that holds a lock, and closing the trial would hang."""
-    def handler(signum, frame):
-        STOP.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-
-
-def stop_when_launcher_dies():
-    """A worker whose launcher died (kill -9) stops at its next safe point, closing its
-    trial and run as for Ctrl-C: Linux sends it SIGTERM when its parent dies (prctl
-    PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
-    import ctypes
-    import multiprocessing
-    import os
-
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        armed = False
-    if os.getppid() != parent.pid:  # died before the signal was armed
-        STOP.set()
-    elif not armed:
-        def watch():
-            while os.getppid() == parent.pid and not STOP.wait(1.0):
-                pass
-            STOP.set()
-        threading.Thread(target=watch, daemon=True, name="launcher-watch").start()
 
 
 def trial_values(result, metrics, seconds):

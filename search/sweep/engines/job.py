@@ -6,7 +6,8 @@ from omegaconf import OmegaConf
 
 from search.console import show_notes
 from search.storage.diskfull import DiskFull
-from search.sweep.worker import STOP, stop_on_signals, worker_loop
+from search.sweep.signals import STOP, stop_on_signals
+from search.sweep.worker import worker_loop
 
 DONE, DISK_FULL = "done", "disk_full"
 

@@ -209,7 +209,7 @@ def test_a_rerun_after_ctrl_c_says_it_resumes_and_counts_the_retry_once():
     from omegaconf import OmegaConf
 
     from search.study.study import trained_finished
-    from search.sweep.launcher import progress_line, resume_line
+    from search.sweep.watch import progress_line, resume_line
 
     study = interrupted_study()
     search = OmegaConf.create({"n_trials": 4})
