@@ -22,7 +22,7 @@ FINISHED = (S.COMPLETE, S.PRUNED, S.FAIL)
 # exactly train.num_iterations and the network is the default [8, 4].
 FIXED_LENGTH = ["~search.space.train.batch_size",
                 "~search.space.model.hidden_units", "search/pruner=none",
-                "tracking.log_model=false"]
+                "tracking.log_model=false", "train.patience=null", "tracking.history_points=null"]
 STUDY = "planar-sweep"
 DEADLINE = 600  # generous: 2 cores shared with other test runs
 

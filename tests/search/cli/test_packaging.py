@@ -24,9 +24,11 @@ def test_installed_package_finds_its_configs_from_any_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    # course_deep evaluates on the test split; a sweep must select on folds instead
+    # course_deep evaluates on the test split; a sweep must select on folds instead, over the
+    # course's space (its bounds are written: nothing to fit to data this test does not have)
     for app, module, extra in (("dnn-train", "search.cli.train", ""),
-                               ("dnn-sweep", "search.cli.sweep", ", 'search.cv.folds=5'")):
+                               ("dnn-sweep", "search.cli.sweep",
+                                ", 'search.cv.folds=5', 'search/space=course'")):
         code = (f"import sys, search; assert search.__file__.startswith({str(site)!r}), search.__file__; "
                 f"sys.argv = [{app!r}, '--cfg', 'job', 'experiment=course_deep'{extra}]; "
                 f"from {module} import main; main()")

@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("p
 
 # Full-batch trials that train to the end (train.num_iterations, no early stop): the runs'
 # full metric history is checked.
-QUICK = ["tracking.log_model=false", "train.patience=null", "~search.space.train.batch_size"]
+QUICK = ["tracking.log_model=false", "train.patience=null", "~search.space.train.batch_size",
+         "tracking.history_points=null"]
 STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
 
@@ -259,7 +260,7 @@ def test_sweep_rides_out_postgres_restart_and_outage(tmp_path):
 
     url = server_url()
     cluster = local_cluster_or_skip(url)
-    name, n_trials, iters = "outage", 10, 1500
+    name, n_trials, iters = "outage", 10, 4000
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     with fresh_database(url, "outage") as study_db:
         proc = None
