@@ -11,7 +11,7 @@ import warnings
 from search.config import ConfigError
 from search.secrets import mask
 from search.storage import urls
-from search.storage.journal import open_journal
+from search.storage.journal import check_is_journal, journal_path, open_journal
 from search.storage.retry import DEFAULT_BUDGET
 
 is_rdb = urls.is_rdb
@@ -21,6 +21,13 @@ def refused_by_server(url):
     """The reason the database server gave for refusing url (no such database, role or
     password; a SQLite file that cannot be opened), tried once: None when it connects, or
     when it does not answer (an outage, which the retrying storage waits out)."""
+    refused, _ = probe_database(url)
+    return refused
+
+
+def probe_database(url):
+    """One connection attempt: (refused, silent), each None or the reason. refused: the
+    server answered no; silent: nothing answered (connection refused, timeout, no route)."""
     import sqlalchemy
 
     connect_args = urls.engine_kwargs(url).get("connect_args", {})
@@ -28,15 +35,24 @@ def refused_by_server(url):
                                       connect_args=connect_args)
     try:
         with engine.connect():
-            return None
+            return None, None
     except sqlalchemy.exc.OperationalError as e:
         text = str(e.orig).strip()
         code = e.orig.args[0] if e.orig is not None and e.orig.args else None
         server_said = ("FATAL:" in text or urls.backend(url) == "sqlite"
                        or (isinstance(code, int) and code < 2000))  # MySQL's server errors
-        return text.partition("FATAL:")[2].strip() or text if server_said else None
+        if server_said:
+            return text.partition("FATAL:")[2].strip() or text, None
+        return None, " ".join(text.split())
     finally:
         engine.dispose()
+
+
+def check_storage(url):
+    """What can be checked of search.storage before anything is opened: a local journal's
+    path names a new file or a journal (nothing is read past its first bytes)."""
+    if not is_rdb(url) and urls.backend(url) != urls.GRPC:
+        check_is_journal(journal_path(url))
 
 
 def make_storage(url, heartbeat_interval, grace_period, retry_budget=None, on_stale_trial=None):

@@ -13,7 +13,7 @@ from search.config import (
 )
 from search.config.search import as_list, check_search
 from search.run.train import StopRun
-from search.storage.stores import make_storage
+from search.storage.stores import check_storage, make_storage
 from search.study.narrow_from import check_narrow_config
 from search.study.space import check_color_by, check_space
 from search.study.stopping import check_stopping_config
@@ -92,6 +92,7 @@ def check_sweep_config(cfg):
     check_run_config(cfg, extra_groups=("search",))
     dims = check_space(search.space, base_run_config(cfg), check_run_config)
     check_run_config(base_run_config(cfg))
+    check_storage(search.storage)  # a file that is not a journal: before data and stores
     if OmegaConf.select(cfg, "tracking.register"):
         raise ConfigError(f"tracking.register={cfg.tracking.register}: a sweep would register "
                           "every trial's model; allowed: null in dnn-sweep (its refit's model "

@@ -7,6 +7,9 @@ mlflow is imported lazily (importing it costs ~2 s).
 import os
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ import numpy as np
 from search.config import ConfigError
 from search.config.tracking import store_uri
 from search.secrets import mask
-from search.storage.stores import refused_by_server
+from search.storage.stores import probe_database
 from search.storage.urls import backend, parse, sqlite_path
 from search.tracking.sqlite_store import check_local_store, open_local_store
 
@@ -31,17 +34,17 @@ _answered = set()
 def check_reachable(uri):
     """A tracking server that does not answer fails within seconds, in one line naming it,
     instead of after MLflow's minutes of retries; so does a database that refuses it (no such
-    database, role or password) and a local store that cannot be one (check_local_store)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-
+    database, role or password) or does not answer, and a local store that cannot be one
+    (check_local_store)."""
     check_local_store(uri)
     if backend(uri) in ("postgresql", "mysql") and uri not in _answered:
-        refused = refused_by_server(uri)  # else MLflow retries for minutes, then fails
+        refused, silent = probe_database(uri)  # else MLflow retries for 100 s, then fails
         if refused:
             raise ConfigError(f"cannot open MLflow tracking store {mask(uri)}: {mask(refused)}")
+        if silent:
+            raise ConfigError(f"MLflow tracking store {mask(uri)} does not answer "
+                              f"({mask(silent)}): start its database server, or set "
+                              "tracking.uri / MLFLOW_TRACKING_URI to one that runs")
         _answered.add(uri)
     if not uri.startswith(("http://", "https://")) or uri in _answered:
         return
