@@ -68,7 +68,7 @@ def runners(X, Y, hidden, dtype, folds, batch_size):
     for first_layer in ("dense", "span"):
         if first_layer == "dense" or batch_size is None and X.shape[1] <= MAX_COLUMNS:
             steps[first_layer] = Stacked(X, Y, splits, seeds, model, train, first_layer).step
-    chosen = choose_method(X.shape[0], X.shape[1], model, train, folds)
+    chosen = choose_method(*X.shape, model, train, folds, Y.shape[0])
     if chosen == "stacked":
         chosen = Stacked(X, Y, splits, seeds, model, train).first_layer
     return steps, chosen

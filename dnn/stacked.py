@@ -86,7 +86,7 @@ class StackedCache(NamedTuple):
     """Layer l's cache: its input (None for layer 1: the columns hold it), Z, dropout mask."""
 
     A_prev: Optional[np.ndarray]  # (F, n[l-1], c)
-    Z: np.ndarray  # (F, n[l], c)
+    Z: np.ndarray  # (F, n[l], c); for relu layers max(Z, 0), written over Z
     D: Optional[np.ndarray] = None  # (F, n[l], c) booleans, hidden layers with dropout
 
 
@@ -118,6 +118,9 @@ def stacked_forward(columns, P, activation, output, keep_prob=1.0, draw_mask=Non
         A_prev = A
         if l == L:
             A = softmax_over_units(Z) if output == "softmax" else FORWARD["sigmoid"](Z)[0]
+        elif activation == "relu":
+            A = np.maximum(Z, 0, out=Z)  # over the fresh Z: the cache's Z is then A, whose
+            #                             sign pattern (all relu's backward reads) is Z's
         else:
             A, _ = FORWARD[activation](Z)
         D = None
@@ -153,7 +156,10 @@ def stacked_backward(columns, AL, Y, mask, m_b, caches, P, activation, lambd=0.0
     """model_backward for all folds: {"dW1": (F, n1, n0), ...}. m_b (F,) is each fold's
     column count, in the parameters' dtype."""
     scale = m_b[:, None, None]  # (F, 1, 1)
-    dZ = np.where(mask, AL - Y, 0) / scale  # (F, n_L, c): zero off a fold's columns
+    dZ = AL - Y  # (F, n_L, c), fresh: scaled and masked in place
+    dZ /= scale
+    if not mask.all():
+        np.copyto(dZ, 0, where=~mask)  # zero off a fold's columns
     grads = {}
     for l in range(len(caches), 0, -1):
         A_prev, _, _ = caches[l - 1]
@@ -171,5 +177,8 @@ def stacked_backward(columns, AL, Y, mask, m_b, caches, P, activation, lambd=0.0
             _, Z_prev, D_prev = caches[l - 2]
             if D_prev is not None:
                 dA = dA * D_prev / keep_prob
-            dZ = BACKWARD[activation](dA, Z_prev)
+            if activation == "relu":  # dA is fresh: relu's backward in place
+                dZ = np.multiply(dA, Z_prev > 0, out=dA)
+            else:
+                dZ = BACKWARD[activation](dA, Z_prev)
     return grads

@@ -19,11 +19,12 @@ from dnn.checks import check_data
 from dnn.cost import compute_cost
 from dnn.initialize import initialize_parameters
 from dnn.settings import ModelSettings, TrainSettings, eval_period, passes
-from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
+from dnn.stacked import (SharedColumns, first_layer_layout, stack,
                          stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
 from dnn.metrics import scores
 from dnn.span import OPTIMIZERS as SPAN_OPTIMIZERS, SpanColumns, span_applies
-from dnn.train import DivergenceError, mini_batches, output_of
+from dnn.stacked_columns import FoldColumns
+from dnn.train import DivergenceError, output_of
 
 
 class StackedTrainer:
@@ -55,6 +56,8 @@ class StackedTrainer:
         self.train_mask = np.zeros((F, 1, X.shape[1]), bool)  # (F, 1, m): fold f's columns
         for f, c in enumerate(self.columns):
             self.train_mask[f, 0, c] = True
+        self.layout = FoldColumns(self.XT, self.YT, self.columns, train.batch_size,
+                                  self._all_columns(), self.Y, self.train_mask)
         self.costs = []  # one (F,) array per iteration
         # The folds are evaluated together: every eval_period passes of the largest fold.
         # Early stopping (train.patience) is its caller's: search/run/cv.py stops all
@@ -93,12 +96,9 @@ class StackedTrainer:
         Trainer.step. Raises DivergenceError on the first fold whose cost is not finite."""
         i, F = len(self.costs), len(self.columns)
         with np.errstate(over="ignore", invalid="ignore"):
-            batches = [mini_batches(m, self.train.batch_size, rng)
-                       for m, rng in zip(self.m_f, self.rngs)]
             totals = np.zeros(F)
-            for k in range(max(map(len, batches))):
-                active = [f for f in range(F) if k < len(batches[f])]
-                totals[active] += self._batch_step(active, [batches[f][k] for f in active])
+            for batch in self.layout.epoch(self.rngs):
+                totals[batch.active] += self._batch_step(batch)
             costs = totals / self.m_f
             bad = np.flatnonzero(~np.isfinite(costs))
             if bad.size:
@@ -110,12 +110,12 @@ class StackedTrainer:
                 metrics = self.evaluate(self.validation_columns, "val_")
         return costs, metrics
 
-    def _batch_step(self, active, batch):
-        """Forward, cost, backward, update of the active folds on their batches; returns
-        each one's cost x its batch size."""
+    def _batch_step(self, batch):
+        """Forward, cost, backward, update of the active folds on their batch (a
+        dnn.stacked_columns.Step); returns each one's cost x its batch size."""
         t, F = self.train, len(self.columns)
-        columns, Y, mask, where = self._layout(active, batch)
-        m_b = np.array([mask[j].sum() for j in range(len(active))]).astype(self.X.dtype)
+        active, columns, Y, mask, where = batch
+        m_b = mask.sum(axis=(1, 2)).astype(self.X.dtype)  # (F_active,)
         P = self.P if len(active) == F else {k: v[active] for k, v in self.P.items()}
 
         def draw_mask(shape):  # each fold's dropout mask from its own stream, on its columns
@@ -138,21 +138,6 @@ class StackedTrainer:
         if span is not None:
             span.update(t, m_b)
         return cost * m_b
-
-    def _layout(self, active, batch):
-        """The step's columns: all of X when every active fold trains on its whole set,
-        else each fold's batch gathered (padded to the longest, padding masked out)."""
-        if all(isinstance(idx, slice) for idx in batch):
-            return self._all_columns(), self.Y, self.train_mask[active], \
-                [self.columns[f] for f in active]
-        picks = [self.columns[f][idx] for f, idx in zip(active, batch)]
-        c = max(map(len, picks))
-        take = np.zeros((len(picks), c), int)  # (F, c) pool columns, 0 as padding
-        mask = np.zeros((len(picks), 1, c), bool)
-        for j, p in enumerate(picks):
-            take[j, :len(p)], mask[j, 0, :len(p)] = p, True
-        Y_f = self.YT[take].transpose(0, 2, 1)  # (F, c, n_y) rows gathered -> (F, n_y, c)
-        return GatheredColumns(self.XT[take]), Y_f, mask, [slice(0, len(p)) for p in picks]
 
     def _all_columns(self):
         return SharedColumns(self.X, self.XT) if self.span is None else self.span
@@ -203,6 +188,9 @@ def update(P, grads, state, train, active=None):
         return
     state["t"] += 1
     t = state["t"]
+    dtype = next(iter(P.values())).dtype
+    correction1 = (1 - train.beta1 ** t).astype(dtype)[:, None, None]  # (F, 1, 1)
+    correction2 = (1 - train.beta2 ** t).astype(dtype)[:, None, None]
     for k, p in P.items():
         g, v = grads["d" + k], state["v"][k]
         if train.optimizer == "momentum":
@@ -214,9 +202,14 @@ def update(P, grads, state, train, active=None):
         v *= train.beta1
         v += (1 - train.beta1) * g
         s *= train.beta2
-        s += (1 - train.beta2) * np.square(g)
-        correction1 = (1 - train.beta1 ** t).astype(p.dtype)[:, None, None]  # (F, 1, 1)
-        correction2 = (1 - train.beta2 ** t).astype(p.dtype)[:, None, None]
+        g *= g  # ours: squared in place
+        g *= 1 - train.beta2
+        s += g
         v_hat = v / correction1  # bias correction, as in the course
         s_hat = s / correction2
-        p -= lr * v_hat / (np.sqrt(s_hat) + train.epsilon)
+        np.sqrt(s_hat, out=s_hat)
+        s_hat += train.epsilon
+        v_hat *= lr
+        v_hat /= s_hat
+        p -= v_hat  # lr * v_hat / (sqrt(s_hat) + epsilon)
+

@@ -51,35 +51,43 @@ def fold_splits(y, folds, repeats, seed):
     return splits
 
 
-def choose_method(n_x, m, model, train, folds):
-    """"stacked" unless the first hidden layer is both wide and long (full batch) and its
-    span path does not apply.
+def choose_method(n_x, m, model, train, folds, n_y=1):
+    """"stacked" with mini-batches, or where the span path of the first layer applies;
+    in full batch otherwise, "stacked" only where the first layer's products are most of
+    the work and the first hidden layer is not both wide and long.
 
     With mini-batches each fold computes on its own batch either way: stacked runs the
-    same products batched over the folds, in fewer calls. In full batch, stacked computes
-    every layer on all m columns (a fold's own m (K-1)/K plus its held-out ones, masked),
-    K/(K-1) the lockstep work, and in return reads X once for all folds in a first layer
-    F times taller: a narrow first layer's product goes from memory-bound to
-    compute-bound. Measured (bench/bench_stacked.py, README: Cross-validation speed):
-    stacked is 1.2-4.6x faster up to n1 = 128 units on m <= 2,000 columns and 1.35x with
-    n1 = 64 on 10,000, but 0.55-0.8x as fast with n1 = 256 on 10,000 (stacked arrays of
-    F x 20 MB). So lockstep is kept when n1 > 64 and n1 m > 10^6, unless the span path
-    applies.
+    same products batched over the folds, in fewer calls, and pays most on small networks
+    and batches. Measured on digits (bench/bench_cv_speed.py, docs/benchmarks.md:
+    Cross-validation speed): 1.0-1.7x lockstep's speed.
+
+    In full batch, stacked computes every layer on all m columns (a fold's own m (K-1)/K
+    plus its held-out ones, masked), K/(K-1) the lockstep work on F times larger arrays,
+    and in return reads X once for all folds in a first layer F times taller: a narrow
+    first layer's product on a wide input goes from memory-bound to compute-bound. That
+    pays only where the first layer is most of the products: measured (adam, m = 1,800,
+    10 classes), stacked is 0.73-0.99x lockstep's speed where n1 n_x < 8 x the deeper
+    layers' sum of n[l] n[l-1] (digits' 64 inputs under [64, 32]: 0.73x) and 1.07-1.5x
+    above it; the course's network, [784, 32, 16, 10] and [784, 128, 64, 10] on 2,000
+    examples 1.2-4.6x. On a first layer both wide and long it stops paying (0.55-0.8x
+    with n1 = 256 on 10,000 columns: stacked arrays of F x 20 MB): lockstep is kept when
+    n1 > 64 and n1 m > 10^6.
 
     The span path (dnn/span.py: full batch, gd or momentum, m <= n_x) takes the first
-    layer's products off X: 2 F n1 m^2 FLOPs an iteration instead of 4 F n1 n_x m.
-    Measured (README: Cross-validation speed): on the course's network it makes a 5-fold
-    trial cost 0.05x one plain fit; on [4096, 256, 128, 10] with m = 4,096, where the
-    dense stacked first layer is 0.71x as fast as lockstep, span is 1.39x as fast; on
-    [784, 32, 16, 10] span is 1.3-1.9x as fast as the dense stacked first layer for
-    m <= n_x, and 0.55-1.7x (mostly slower) from m = 1.5 n_x on: it is taken up to m = n_x.
+    layer's products off X: 2 F n1 m^2 FLOPs an iteration instead of 4 F n1 n_x m; a
+    5-fold trial on the course's network costs 0.05x one plain fit; it is taken up to
+    m = n_x, where it is 1.3-1.9x the dense first layer's speed.
     """
-    n1 = model.hidden_units[0]
     if train.batch_size is not None and train.batch_size < m * (folds - 1) // folds:
         return "stacked"
     if span_applies(n_x, m, train.optimizer, full_batch=True):
         return "stacked"
-    return "lockstep" if n1 > 64 and n1 * m > 1e6 else "stacked"
+    dims = [n_x, *model.hidden_units, n_y]
+    deeper = sum(dims[l] * dims[l - 1] for l in range(2, len(dims)))
+    n1 = dims[1]
+    if n1 * n_x < 8 * deeper or (n1 > 64 and n1 * m > 1e6):
+        return "lockstep"
+    return "stacked"
 
 
 class Lockstep:
@@ -129,7 +137,7 @@ def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method
     train = replace(train, patience=None)  # the folds' own trainers never stop alone
     splits = fold_splits(y, folds, repeats, data_seed)
     seeds = [train.seed + n // folds for n in range(len(splits))]  # a new init each repeat
-    method = method or choose_method(X.shape[0], X.shape[1], model, train, folds)
+    method = method or choose_method(*X.shape, model, train, folds, Y.shape[0])
     folds_run = {"stacked": Stacked, "lockstep": Lockstep}[method](X, Y, splits, seeds, model,
                                                                     train)
     costs = []

@@ -1,6 +1,7 @@
 """StackedTrainer: each fold's curve equals dnn.Trainer on that fold alone (1e-9 over 100
-iterations in float64), with mini-batches, dropout, L2 and every optimizer, on both paths
-of the first layer (dense, and span: dnn/span.py)."""
+iterations in float64), with mini-batches (each fold's own shuffles, folds of unequal
+batch counts), dropout, L2 and every optimizer, on both paths of the first layer (dense,
+and span: dnn/span.py)."""
 from dataclasses import replace
 
 import numpy as np
@@ -48,6 +49,9 @@ CASES = [  # (activation, output, optimizer, batch_size, keep_prob, lambd)
     ("leaky_relu", "sigmoid", "momentum", 16, 1.0, 0.5),
     ("sigmoid", "softmax", "adam", 16, 0.9, 0.0),
     ("relu", "softmax", "adam", 25, 0.7, 0.1),  # 48 or 49 columns: 2 or 3 batches a fold
+    ("tanh", "sigmoid", "adam", 48, 0.8, 0.0),  # the 48-column fold in one unshuffled batch
+    ("relu", "sigmoid", "adam", None, 1.0, 0.3),
+    ("relu", "softmax", "gd", 12, 1.0, 0.0),  # 4 batches of the 48-column fold, 5 of others
 ]
 
 

@@ -1,5 +1,6 @@
 """Cross-validated trials, refit on all training data, one look at the test split."""
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -33,8 +34,10 @@ def test_fold_splits_are_disjoint_stratified_and_repeat_with_new_seeds():
     assert not np.array_equal(splits[0][2], splits[4][2])
 
 
-@pytest.mark.parametrize("batch_size, wide", [(None, False), (40, False), (None, True)])
-def test_stacked_and_lockstep_folds_agree(batch_size, wide):
+@pytest.mark.parametrize("batch_size, wide, optimizer", [
+    (None, False, "momentum"), (40, False, "momentum"), (None, True, "momentum"),
+    (None, False, "adam"), (40, False, "adam"), (None, True, "adam"), (40, False, "gd")])
+def test_stacked_and_lockstep_folds_agree(batch_size, wide, optimizer):
     from dataclasses import asdict
 
     from dnn import ModelSettings, TrainSettings
@@ -47,10 +50,11 @@ def test_stacked_and_lockstep_folds_agree(batch_size, wide):
                                 for k, n in (("X_train", data.X_train.shape[1]),
                                              ("X_val", data.X_val.shape[1]))})
     kwargs = {**asdict(ModelSettings([6, 4], "relu", "he")),
-              **asdict(TrainSettings(learning_rate=0.2, num_iterations=100, num_epochs=100,
+              **asdict(TrainSettings(learning_rate=0.01 if optimizer == "adam" else 0.2,
+                                     num_iterations=100, num_epochs=100,
                                      eval_every=25 if batch_size is None else 125,  # 5 updates an epoch
                                      batch_size=batch_size, keep_prob=0.9, lambd=0.1,
-                                     optimizer="momentum"))}
+                                     optimizer=optimizer))}
     seen = {m: [] for m in METHODS}
     out = {m: cross_validate(data, kwargs, 3, 2, 1, lambda *a, m=m: seen[m].append(a),
                              method=m) for m in METHODS}
@@ -75,7 +79,7 @@ def test_stacked_and_lockstep_folds_agree(batch_size, wide):
         assert flat(fold) == pytest.approx(flat(fold_ref), rel=1e-9, abs=1e-12)
     X, Y, y = training_pool(data)
     stacked = Stacked(X, Y, fold_splits(y, 3, 2, 1), [1] * 6, *settings_from(**kwargs))
-    assert stacked.first_layer == ("span" if wide else "dense")
+    assert stacked.first_layer == ("span" if wide and optimizer != "adam" else "dense")
 
 
 def test_choose_method_keeps_lockstep_for_a_wide_and_long_dense_first_layer():
@@ -92,6 +96,11 @@ def test_choose_method_keeps_lockstep_for_a_wide_and_long_dense_first_layer():
     assert choose_method(4096, 4096, ModelSettings([256, 128]), full, 5) == "stacked"
     adam = TrainSettings(optimizer="adam")
     assert choose_method(4096, 4096, ModelSettings([256, 128]), adam, 5) == "lockstep"
+    # a narrow input (digits): the deeper layers are much of the work, lockstep is cheaper
+    assert choose_method(64, 1797, ModelSettings([64, 32]), adam, 5, n_y=10) == "lockstep"
+    assert choose_method(512, 1797, ModelSettings([64, 32]), adam, 5, n_y=10) == "stacked"
+    assert choose_method(64, 1797, ModelSettings([64, 32]), replace(adam, batch_size=64), 5,
+                         n_y=10) == "stacked"
 
 
 @pytest.mark.slow
@@ -204,7 +213,8 @@ def test_refit_is_claimed_once_and_a_dead_launchers_claim_is_taken_over(tmp_path
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_the_folds_stop_together_on_their_mean_and_keep_that_evaluation(method):
+@pytest.mark.parametrize("batch_size", [None, 128])
+def test_the_folds_stop_together_on_their_mean_and_keep_that_evaluation(method, batch_size):
     from dataclasses import asdict
 
     from dnn import ModelSettings, TrainSettings
@@ -213,7 +223,8 @@ def test_the_folds_stop_together_on_their_mean_and_keep_that_evaluation(method):
     data = load_dataset("digits", seed=0)
     base = {**asdict(ModelSettings([16], "relu", "he")),
             **asdict(TrainSettings(learning_rate=0.05, optimizer="adam", num_iterations=300,
-                                   eval_every=5))}
+                                   num_epochs=40, batch_size=batch_size, eval_every=5))}
+    length = "num_iterations" if batch_size is None else "num_epochs"
     seen = []
     cross_validate(data, base, 3, 1, 0, lambda i, c, mean, f: seen.append((i, mean)) if mean
                    else None, method=method)
@@ -226,14 +237,14 @@ def test_the_folds_stop_together_on_their_mean_and_keep_that_evaluation(method):
         if stale >= 3:
             stop = i
             break
-    assert stop is not None and stop < 299
+    assert stop is not None and stop < base[length] - 1
     stopping = []
     costs, finals, params, per_fold = cross_validate(
         data, {**base, "patience": 3}, 3, 1, 0, lambda *a: False, method=method,
         stopping=stopping)
     assert len(costs) == stop + 1 and stopping[0].best_iteration == best_i
     # each fold keeps its parameters of the best mean: a run to best_i + 1 ends with them
-    ref = cross_validate(data, {**base, "num_iterations": best_i + 1}, 3, 1, 0,
+    ref = cross_validate(data, {**base, length: best_i + 1}, 3, 1, 0,
                          lambda *a: False, method=method)
     assert finals["val_cost"] == pytest.approx(best, rel=1e-12)
     assert finals == pytest.approx(ref[1], rel=1e-12)
