@@ -10,7 +10,8 @@ hidden layers, he init), each round runs both versions of the code in turn, each
 own process with one BLAS thread (as a sweep's worker): this checkout, and REF's dnn/ and
 search/ (git archive). Each times blocks of iterations (epochs with mini-batches) of:
 
-  plain     one dnn.Trainer on all m examples (a trial without CV);
+  plain     a trial without CV: one dnn.Trainer on the first fold's training columns,
+            validated on its held-out ones every eval_every updates;
   cv        the K folds as search.run.cv.cross_validate runs them (choose_method's pick:
             the stacked network, or lockstep);
   lockstep  K dnn.Trainer stepped in turn (training each fold separately).
@@ -63,7 +64,9 @@ def worker(cases, folds):
         lockstep = Lockstep(X, Y, splits, [1] * folds, model, train)
         cv = lockstep if method == "lockstep" else Stacked(X, Y, splits, [1] * folds, model,
                                                            train)
-        steps = {"plain": Trainer(X, Y, model, train).step, "cv": cv.step,
+        _, tr, va = splits[0]
+        plain = Trainer(X[:, tr], Y[:, tr], model, train, validation=(X[:, va], Y[:, va]))
+        steps = {"plain": plain.step, "cv": cv.step,
                  "lockstep": lockstep.step}
         out[name] = {"method": method}
         for runner, step in steps.items():

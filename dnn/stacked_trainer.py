@@ -19,11 +19,11 @@ from dnn.checks import check_data
 from dnn.cost import compute_cost
 from dnn.initialize import initialize_parameters
 from dnn.settings import ModelSettings, TrainSettings, eval_period, passes
-from dnn.stacked import (SharedColumns, first_layer_layout, stack,
+from dnn.stacked import (GatheredColumns, SharedColumns, first_layer_layout, stack,
                          stacked_backward, stacked_cost, stacked_forward, stacked_l2_cost, unstack)
 from dnn.metrics import scores
 from dnn.span import OPTIMIZERS as SPAN_OPTIMIZERS, SpanColumns, span_applies
-from dnn.stacked_columns import FoldColumns
+from dnn.stacked_columns import FoldColumns, padded
 from dnn.train import DivergenceError, output_of
 
 
@@ -37,7 +37,7 @@ class StackedTrainer:
         self.X, self.Y = np.ascontiguousarray(X, dtype), np.ascontiguousarray(Y, dtype)
         self.XT, self.YT = np.ascontiguousarray(self.X.T), np.ascontiguousarray(self.Y.T)
         self.columns = [np.asarray(c) for c in train_columns]
-        self.validation_columns = validation_columns
+        self.validation_columns, self._validation = validation_columns, None
         self.model, self.train = model, train
         self.output = output_of(Y)
         F = len(self.columns)
@@ -144,14 +144,25 @@ class StackedTrainer:
 
     def evaluate(self, columns, prefix=""):
         """[{prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}] of
-        each fold f on its columns[f] of X."""
+        each fold f on its columns[f] of X: with a dense first layer on those columns
+        alone, gathered (F, n_x, c), else (span) on all m."""
+        if self.span is None:
+            if columns is not self.validation_columns or self._validation is None:
+                take = padded(columns)[0]  # (F, c)
+                gathered = GatheredColumns(self.XT[take])
+                if columns is self.validation_columns:
+                    self._validation = gathered  # the same columns at every evaluation
+            else:
+                gathered = self._validation
+            own = [slice(0, len(c)) for c in columns]
+        else:
+            gathered, own = self.span, columns
         with np.errstate(over="ignore"):
-            AL, caches = stacked_forward(self._all_columns(), self.P,
-                                         self.model.activation, self.output)
+            AL, caches = stacked_forward(gathered, self.P, self.model.activation, self.output)
         ZL = caches[-1].Z
-        return [{prefix + "cost": compute_cost(ZL[f][:, c], self.Y[:, c]),
-                 **{prefix + k: v for k, v in scores(self.Y[:, c], AL[f][:, c]).items()}}
-                for f, c in enumerate(columns)]
+        return [{prefix + "cost": compute_cost(ZL[f][:, o], self.Y[:, c]),
+                 **{prefix + k: v for k, v in scores(self.Y[:, c], AL[f][:, o]).items()}}
+                for f, (c, o) in enumerate(zip(columns, own))]
 
 
 def initial_state(P, optimizer, F):
