@@ -16,6 +16,10 @@ search/ (git archive). Each times blocks of iterations (epochs with mini-batches
             the stacked network, or lockstep);
   lockstep  K dnn.Trainer stepped in turn (training each fold separately).
 
+With --widths N,...: where the line lies in full batch between stacked and lockstep, on
+random inputs of N features (1,800 examples, 10 classes, adam, [16] and [64, 32]), in this
+checkout only: ms per iteration of both, their ratio and choose_method's pick.
+
 Timed in CPU seconds of the process (time.process_time: with one BLAS thread, the work
 itself, which a busy machine stretches in wall time but much less in CPU time).
 Printed: the median CPU ms per iteration over rounds, cv / plain (what a K-fold trial costs
@@ -78,6 +82,38 @@ def worker(cases, folds):
     print(json.dumps(out))
 
 
+def widths(n_xs, folds, rounds):
+    """The full-batch line between stacked and lockstep over input widths (in-process)."""
+    import numpy as np
+
+    from dnn import ModelSettings, TrainSettings
+    from search.run.cv import Lockstep, Stacked, choose_method, fold_splits
+
+    np.seterr(all="ignore")
+    rng = np.random.RandomState(0)
+    train = TrainSettings(learning_rate=1e-3, optimizer="adam", num_iterations=10 ** 9)
+    print(f"{'n_x':>5} {'hidden':10} {'stacked':>8} {'lockstep':>9} {'lock/stk':>8} "
+          f"{'picked':>9}")
+    for n_x in n_xs:
+        X, y = rng.rand(n_x, 1800), rng.randint(0, 10, 1800)
+        Y, splits = np.eye(10)[:, y], fold_splits(y, folds, 1, 0)
+        for hidden in ([16], [64, 32]):
+            model = ModelSettings(hidden, "relu", "he")
+            runs = {k: cls(X, Y, splits, [1] * folds, model, train).step
+                    for k, cls in (("stacked", Stacked), ("lockstep", Lockstep))}
+            t = {k: [] for k in runs}
+            for _ in range(rounds):
+                for k, step in runs.items():
+                    start = time.process_time()
+                    for _ in range(4):
+                        step()
+                    t[k].append((time.process_time() - start) / 4 * 1e3)
+            ms = {k: statistics.median(v) for k, v in t.items()}
+            print(f"{n_x:5} {str(hidden):10} {ms['stacked']:8.1f} {ms['lockstep']:9.1f} "
+                  f"{ms['lockstep'] / ms['stacked']:8.2f} "
+                  f"{choose_method(n_x, 1800, model, train, folds, 10):>9}", flush=True)
+
+
 def unpack(ref, folder):
     """REF's dnn/ and search/ into folder (git archive)."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "dnn", "search"],
@@ -99,13 +135,20 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--widths", default=None, help="input widths N,...: the full-batch line")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--code", default=str(REPO), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     cases = args.cases.split(",")
-    if args.worker:
+    if args.worker or args.widths:
         sys.path.insert(0, args.code)
+    if args.worker:
         return worker(cases, args.folds)
+    if args.widths:
+        print(f"load average (1 min) {os.getloadavg()[0]:.2f}; one BLAS thread: run with "
+              f"OPENBLAS_NUM_THREADS=1")
+        widths([int(n) for n in args.widths.split(",")], args.folds, args.rounds)
+        return print(f"load average (1 min) at the end {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         versions = {"after": REPO}
         if args.before:

@@ -59,17 +59,18 @@ def choose_method(n_x, m, model, train, folds, n_y=1):
     With mini-batches each fold computes on its own batch either way: stacked runs the
     same products batched over the folds, in fewer calls, and pays most on small networks
     and batches. Measured on digits (bench/bench_cv_speed.py, docs/benchmarks.md:
-    Cross-validation speed): 1.0-1.7x lockstep's speed.
+    Cross-validation speed): 1.3-1.6x lockstep's speed with [64, 32] and batches of 64
+    and 256.
 
     In full batch, stacked computes every layer on all m columns (a fold's own m (K-1)/K
     plus its held-out ones, masked), K/(K-1) the lockstep work on F times larger arrays,
     and in return reads X once for all folds in a first layer F times taller: a narrow
     first layer's product on a wide input goes from memory-bound to compute-bound. That
-    pays only where the first layer is most of the products: measured (adam, m = 1,800,
-    10 classes), stacked is 0.73-0.99x lockstep's speed where n1 n_x < 8 x the deeper
-    layers' sum of n[l] n[l-1] (digits' 64 inputs under [64, 32]: 0.73x) and 1.07-1.5x
-    above it; the course's network, [784, 32, 16, 10] and [784, 128, 64, 10] on 2,000
-    examples 1.2-4.6x. On a first layer both wide and long it stops paying (0.55-0.8x
+    pays only where the first layer is most of the products: measured (bench_cv_speed.py
+    --widths: adam, m = 1,800, 10 classes), stacked is 0.69-1.02x lockstep's speed where
+    n1 n_x < 8 x the deeper layers' sum of n[l] n[l-1] (64 inputs under [64, 32]: 0.69x)
+    and 1.02-1.63x above it; the course's network, [784, 32, 16, 10] and
+    [784, 128, 64, 10] on 2,000 examples 1.2-4.6x. On a first layer both wide and long it stops paying (0.55-0.8x
     with n1 = 256 on 10,000 columns: stacked arrays of F x 20 MB): lockstep is kept when
     n1 > 64 and n1 m > 10^6.
 
