@@ -70,9 +70,9 @@ def choose_method(n_x, m, model, train, folds, n_y=1):
     --widths: adam, m = 1,800, 10 classes), stacked is 0.69-1.02x lockstep's speed where
     n1 n_x < 8 x the deeper layers' sum of n[l] n[l-1] (64 inputs under [64, 32]: 0.69x)
     and 1.02-1.63x above it; the course's network, [784, 32, 16, 10] and
-    [784, 128, 64, 10] on 2,000 examples 1.2-4.6x. On a first layer both wide and long it stops paying (0.55-0.8x
-    with n1 = 256 on 10,000 columns: stacked arrays of F x 20 MB): lockstep is kept when
-    n1 > 64 and n1 m > 10^6.
+    [784, 128, 64, 10] on 2,000 examples 1.2-4.6x. On a first layer both wide and long
+    it stops paying (0.55-0.8x with n1 = 256 on 10,000 columns: stacked arrays of
+    F x 20 MB): lockstep is kept when n1 > 64 and n1 m > 10^6.
 
     The span path (dnn/span.py: full batch, gd or momentum, m <= n_x) takes the first
     layer's products off X: 2 F n1 m^2 FLOPs an iteration instead of 4 F n1 n_x m; a
