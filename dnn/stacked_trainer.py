@@ -177,7 +177,9 @@ def initial_state(P, optimizer, F):
 
 def update(P, grads, state, train, active=None):
     """update_parameters of dnn/optimizers.py for every fold, or for the active ones only
-    (a fold with fewer mini-batches in an epoch sits its last steps out)."""
+    (a fold with fewer mini-batches in an epoch sits its last steps out), in place on P and
+    state. grads are the step's own, fresh from stacked_backward: they are spent (written
+    over) rather than copied."""
     if active is not None:
         sub_P = {k: v[active] for k, v in P.items()}
         sub = {"t": state["t"][active],
