@@ -18,6 +18,7 @@ def assert_nowhere(secret, proc, folder):
     assert not leaks, f"password in {leaks}"
 
 
+@pytest.mark.slow  # four command-line runs
 def test_a_multirun_to_an_unreachable_store_shows_no_password(tmp_path):
     """The job lines on stdout, Hydra's multirun.yaml, the error line (with and without
     HYDRA_FULL_ERROR=1) and `--cfg job`; a password holding a `;` is masked whole."""

@@ -82,6 +82,7 @@ def test_a_torn_journal_record_is_dropped_with_a_copy_kept_and_the_study_goes_on
 
 # ---------------------------------------------------------- a store path naming another file
 
+@pytest.mark.slow  # command-line runs
 def test_a_store_path_naming_mlflows_database_or_a_text_file_leaves_it_byte_identical(tmp_path):
     """search.storage naming MLflow's own database (a real one) or a user's text file: one
     error line, exit 2, and the file as it was (the torn-record recovery once cut 4,095 bytes
@@ -103,6 +104,7 @@ def test_a_store_path_naming_mlflows_database_or_a_text_file_leaves_it_byte_iden
 
 # ------------------------------------------------------------ stores that cannot be opened
 
+@pytest.mark.slow  # command-line runs
 @pytest.mark.parametrize("what", ["folder", "journal"])
 def test_a_tracking_store_that_cannot_be_a_sqlite_database_is_named_at_once(tmp_path, what):
     """A folder (MLflow waited on it for minutes), or a file that is not a SQLite database,
