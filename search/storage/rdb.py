@@ -100,6 +100,7 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
     def _attach(self, retry):
         self.retry = retry
         self.retry.on_failure = self._forget_session
+        self.retry.where = f"the database at {urls.location(self.rdb.url)}"
         self._attempt = threading.local()
         sqlalchemy.event.listen(engine_of(self.rdb), "handle_error", self._one_attempt)
 
@@ -118,6 +119,11 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
 
     def remove_session(self):
         self.rdb.remove_session()
+
+    def patiently(self, stop, what):
+        """A block whose calls (in this thread) wait out an outage of any length until
+        stop() holds: the recording of work already done (see Retry.patiently)."""
+        return self.retry.patiently(stop, what)
 
     def _forget_session(self, _error):
         # A session whose connection died may refuse further use until rolled back:

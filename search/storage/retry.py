@@ -10,8 +10,14 @@ no waiting cures (bad password, unknown database or host, invalid data) are rais
 A write that is not idempotent takes a `landed` check: after a failed attempt the write may
 have been committed anyway (the connection died after COMMIT reached the server), so before
 each retry `landed()` looks for it and returns (True, result) when it is there.
+
+Work already done (a trial that finished training) is not thrown away at the end of the
+budget: a thread records it inside `Retry.patiently(stop)`, where its calls wait out an
+outage of any length (until stop() holds), saying once where they wait.
 """
+import contextlib
 import os
+import threading
 import time
 
 import tenacity
@@ -106,12 +112,27 @@ class Retry:
     failed attempt may have committed and returns (True, result) when it is there."""
 
     def __init__(self, budget=DEFAULT_BUDGET, first_delay=FIRST_DELAY, max_delay=MAX_DELAY,
-                 on_failure=None, label="study storage", quiet=False, transient=None):
+                 on_failure=None, label="study storage", quiet=False, transient=None,
+                 where="the database"):
         self.budget, self.first_delay, self.max_delay = budget, first_delay, max_delay
         self.transient = transient or is_transient
         self.on_failure, self.label, self.quiet = on_failure, label, quiet
+        self.where = where  # what the notes name: "the database at HOST:PORT/NAME"
         self.last_failure = None  # time.time() of the last transient failure seen
         self._waiting_since = None
+        self._gave_up = False  # said once an outage, not at every call that gives up
+        self._patient = threading.local()
+
+    @contextlib.contextmanager
+    def patiently(self, stop, what):
+        """Within the block, this thread's calls wait out an outage of any length, until
+        stop() holds, instead of giving up after the budget (other threads keep the
+        budget); what: the work they record, named in the one note of the wait."""
+        self._patient.stop, self._patient.what = stop, what
+        try:
+            yield
+        finally:
+            self._patient.stop = None
 
     def _note(self, text):
         """A note for the user (the console scripts show it on stderr), unless quiet."""
@@ -119,11 +140,13 @@ class Retry:
             logger("storage").warning(text)
 
     def __call__(self, fn, *args, landed=None, **kwargs):
+        stop = getattr(self._patient, "stop", None)
         for attempt in tenacity.Retrying(
                 retry=tenacity.retry_if_exception(self.transient),
                 wait=tenacity.wait_random_exponential(multiplier=self.first_delay,
                                                     max=self.max_delay),
-                stop=tenacity.stop_before_delay(self.budget), after=self._failed,
+                stop=tenacity.stop_before_delay(self.budget) if stop is None
+                else lambda state: stop(), after=self._failed,
                 before_sleep=self._waiting, retry_error_callback=self._give_up):
             with attempt:
                 again = attempt.retry_state.attempt_number > 1
@@ -144,14 +167,24 @@ class Retry:
             self._note(f"{self.label} unreachable ({describe(state.outcome.exception())}); "
                        f"retrying for up to {self.budget:.0f} s")
             self._waiting_since = time.monotonic()
+        what = getattr(self._patient, "what", None)
+        if getattr(self._patient, "stop", None) is not None and what \
+                and state.seconds_since_start >= self.budget:
+            self._note(f"waiting for {self.where} to record {what}: unreachable for more than "
+                       f"{self.budget:.0f} s ({describe(state.outcome.exception())}); the result "
+                       "is kept and recorded once the database answers (Ctrl-C stops)")
+            self._patient.what = None  # said once
 
     def _give_up(self, state):
-        self._note(f"{self.label} still unreachable after {state.seconds_since_start:.0f} s; "
-                   "giving up")
+        if not self._gave_up:
+            self._note(f"{self.label} still unreachable after "
+                       f"{state.seconds_since_start:.0f} s; giving up")
+            self._gave_up = True
         return state.outcome.result()  # raises the last error
 
     def _recovered(self, result):
         self.last_failure = time.time()
+        self._gave_up = False
         if self._waiting_since is not None:
             self._note(f"{self.label} reachable again after "
                        f"{time.monotonic() - self._waiting_since:.1f} s")

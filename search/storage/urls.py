@@ -59,6 +59,18 @@ def sqlite_path(url):
     return database if database and database != ":memory:" else None
 
 
+def location(url):
+    """Where a database URL points, for a note: HOST:PORT/NAME (a SQLite file's path); never
+    its user, password or query, so nothing in it needs masking."""
+    parsed = parse(url)
+    if parsed is None:
+        return "?"
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    host = f"{parsed.host or 'localhost'}{f':{parsed.port}' if parsed.port else ''}"
+    return f"{host}/{parsed.database}" if parsed.database else host
+
+
 def query(url):
     """The URL's query parameters (connect arguments such as connect_timeout)."""
     parsed = parse(url)

@@ -169,12 +169,13 @@ def trained_finished(study):
 
 
 def close_dead_trial(study, trial, reason, cfg):
-    """After trial was failed (its worker died or was interrupted): close its MLflow run,
+    """After trial was failed (its worker died or was interrupted): close its MLflow run
+    (FAILED, also one its worker had closed FINISHED before it could record the trial),
     retry it once."""
-
     run_id = links.trial_run_id(trial)
     if run_id:
-        close_run(cfg.tracking, run_id, "FAILED", reason, {"optuna.state": "FAIL"})
+        close_run(cfg.tracking, run_id, "FAILED", reason, {"optuna.state": "FAIL"},
+                  closing=("FINISHED",))
     if cfg.search.retry_failed:
         links.enqueue_retry(study, trial)
 

@@ -22,15 +22,22 @@ from search.study.study import (
     PrunedRun,
     as_list,
     base_run_config,
-    close_dead_trial,
     make_sampler,
     open_study,
     quiet_optuna,
     recover_dead_trials,
     started,
 )
+from search.sweep.record import (
+    Unrecorded,
+    interrupted,
+    left_unrecorded,
+    patiently,
+    storage_reason,
+    tell,
+)
 from search.sweep.signals import STOP, stop_on_signals, stop_when_launcher_dies
-from search.tracking.client import freeze_imported_heap, set_run_tags
+from search.tracking.client import close_run, freeze_imported_heap
 
 FOLD_SCORES_KEY = "fold_scores"  # {"fold_1": {"val_auc": ...}, ...} of a cross-validated trial
 
@@ -101,9 +108,11 @@ STATE_TAG = "optuna.state"
 
 
 def still_running(study, trial):
-    """Raise LostTrial when another process has ended trial (this one was paused)."""
-    if links.frozen_trial(study, trial.number).state.is_finished():
-        raise LostTrial()
+    """Raise LostTrial when another process has ended trial (this one was paused); the
+    check waits for the database (the trial is trained)."""
+    with patiently(study, trial):
+        if links.frozen_trial(study, trial.number).state.is_finished():
+            raise LostTrial()
 
 
 def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None, lost=None,
@@ -129,6 +138,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     on_step = pruning_hook(trial, metrics[0], can_prune, lost, deadline)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     finished = False  # train_run returned: its run ended tagged COMPLETE
+    retry = False
     start = time.perf_counter()
     try:
         # Sampling is part of the trial: a dimension Optuna cannot sample (high=inf), or
@@ -143,16 +153,18 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
                            before_end=lambda: still_running(study, trial))
         finished = True
         values_out = trial_values(result, metrics, time.perf_counter() - start)
-        links.set_trial_metrics(trial, result.metrics)
-        if result.folds:  # each fold's scores: the verdict compares trials fold by fold
-            trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
+        with patiently(study, trial):  # a trained trial's result waits for the database
+            links.set_trial_metrics(trial, result.metrics)
+            if result.folds:  # each fold's scores: the verdict compares trials fold by fold
+                trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
         state = optuna.trial.TrialState.COMPLETE
     except (LostTrial, optuna.exceptions.UpdateFinishedTrialError):
         return _lost(trial)
+    except Unrecorded as e:
+        left_unrecorded(e, cfg, run_ids)
+        raise KeyboardInterrupt from None
     except (Interrupted, KeyboardInterrupt):
-        reason = links.INTERRUPTED
-        _tell(study, trial, state, None, reason)
-        close_dead_trial(study, trial, reason, cfg)
+        interrupted(study, trial, cfg)
         raise KeyboardInterrupt from None
     except PrunedRun as e:
         state, reason = optuna.trial.TrialState.PRUNED, str(e)
@@ -163,39 +175,29 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     except Exception as e:  # noqa: BLE001 - a crash inside one trial: record it, go on
         if is_disk_full(e):
             raise DiskFull(getattr(e, "filename", None)) from None
-        reason = f"{type(e).__name__}: {e}"
+        retry = storage_reason(e) is not None and cfg.search.retry_failed
+        reason = storage_reason(e) or f"{type(e).__name__}: {e}"
+    if finished and state != optuna.trial.TrialState.COMPLETE:
+        # Its run ended FINISHED, but the trial's values could not be read from it.
+        close_run(cfg.tracking, run_ids[0], "FAILED", reason, {STATE_TAG: state.name},
+                  closing=("FINISHED",))
     try:
-        exhausted = _tell(study, trial, state, values_out, reason)
+        with patiently(study, trial):
+            exhausted = tell(study, trial, state, values_out, reason)
     except optuna.exceptions.UpdateFinishedTrialError:
         return _lost(trial)
-    if finished and state != optuna.trial.TrialState.COMPLETE:
-        # Its run ended saying COMPLETE, but the trial's values could not be read from it.
-        set_run_tags(cfg.tracking, run_ids[0], {STATE_TAG: state.name})
+    except Unrecorded as e:
+        left_unrecorded(e, cfg, run_ids)
+        raise KeyboardInterrupt from None
+    if retry:  # failed by the outage, not by its parameters: tried once more
+        with patiently(study, trial):
+            links.enqueue_retry(study, trial)
     return exhausted
 
 
 def _lost(trial):
     logger("sweep").info(f"trial {trial.number} was ended by another process while this "
                          "worker was paused: left as it is")
-    return False
-
-
-def _tell(study, trial, state, values, reason):
-    """Record the trial's end; True when the sampler has nothing left to sample (grid)."""
-    if reason:
-        links.set_end_reason(trial, state, reason)
-    try:
-        # skip_if_finished: a trial failed by another process meanwhile is left as it is
-        if state == optuna.trial.TrialState.COMPLETE:
-            study.tell(trial, values, skip_if_finished=True)
-        else:
-            study.tell(trial, state=state, skip_if_finished=True)
-    except RuntimeError as e:
-        # GridSampler asks to stop the study (outside optimize()) once its grid is covered;
-        # the trial's state is stored by then.
-        if "Study.stop" not in str(e):
-            raise
-        return True
     return False
 
 
@@ -207,8 +209,6 @@ def distinct_sampler_seed(cfg, slot):
     name as well. The study's first worker keeps the seed as given."""
     import socket
     import zlib
-
-
 
     seed = OmegaConf.select(cfg, "search.sampler.seed")
     if not isinstance(seed, int):
@@ -283,8 +283,6 @@ def parent_run_of(study):
 
 def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
     """Entry point of a spawned worker process (index: its rank among the local workers)."""
-
-
     show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do
     stop_on_signals()
     stop_when_launcher_dies()

@@ -250,11 +250,12 @@ def set_run_tags(cfg_tracking, run_id, tags):
     client_for(cfg_tracking).log_batch(run_id, tags=[RunTag(k, mask(v)) for k, v in tags.items()])
 
 
-def close_run(cfg_tracking, run_id, status, error=None, tags=None):
-    """End a run left RUNNING by a dead or interrupted process (no-op when already ended)."""
+def close_run(cfg_tracking, run_id, status, error=None, tags=None, closing=()):
+    """End a run left RUNNING by a dead or interrupted process (no-op when already ended,
+    unless its status is among closing: a FINISHED run whose trial did not complete)."""
     client = client_for(cfg_tracking)
     run = client.get_run(run_id)
-    if run.info.status not in ("RUNNING", "SCHEDULED"):
+    if run.info.status not in ("RUNNING", "SCHEDULED", *closing):
         return
     set_run_tags(cfg_tracking, run_id, {**(tags or {}), **({"error": error} if error else {})})
     client.set_terminated(run_id, status=status)

@@ -1,5 +1,6 @@
 """search/storage/retry.py: what is retried, what is not, the landed check, the budget."""
 import logging
+import time
 
 import pytest
 import sqlalchemy.exc
@@ -64,3 +65,43 @@ def test_past_the_budget_the_last_error_is_raised_with_a_note(caplog):
         Retry(budget=0.3, first_delay=0.05, max_delay=0.1)(down)
     assert len(calls) >= 2
     assert "giving up" in caplog.records[-1].getMessage()
+
+
+def test_inside_patiently_a_call_waits_past_the_budget_until_the_database_answers(caplog):
+    calls = []
+
+    def down_for_a_while():  # down for four times the budget
+        calls.append(time.monotonic())
+        if calls[-1] - calls[0] < 0.2:
+            raise dropped()
+        return "recorded"
+
+    retry = Retry(budget=0.05, first_delay=0.02, max_delay=0.05, where="the database at h:1/d")
+    with caplog.at_level(logging.INFO, logger="dnnsweep"), \
+            retry.patiently(lambda: False, "trial 3's end"):
+        assert retry(down_for_a_while) == "recorded"
+    notes = [r.getMessage() for r in caplog.records]
+    waits = [n for n in notes if n.startswith("waiting for the database at h:1/d to record "
+                                              "trial 3's end")]
+    assert len(waits) == 1, notes
+    assert "giving up" not in " ".join(notes)
+    with pytest.raises(sqlalchemy.exc.OperationalError):  # outside it, the budget again
+        retry(always_down)
+
+
+def always_down():
+    raise dropped()
+
+
+def test_patiently_stops_waiting_once_its_stop_holds():
+    calls = []
+
+    def down():
+        calls.append(1)
+        always_down()
+
+    retry = Retry(budget=0.01, first_delay=0.01, max_delay=0.02, quiet=True)
+    with retry.patiently(lambda: len(calls) >= 5, "trial 0's end"), \
+            pytest.raises(sqlalchemy.exc.OperationalError):
+        retry(down)
+    assert len(calls) == 5
