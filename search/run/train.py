@@ -20,6 +20,7 @@ from search.run.baseline import run_baselines, split_params
 from search.run.cv import cross_validate
 from search.run.metrics import bootstrap_spread
 from search.secrets import mask
+from search.storage.retry import outage_reason
 from search.tracking.runs import Tracker
 
 
@@ -141,7 +142,7 @@ def train_run(cfg, overrides=(), on_step=None, parent_run_id=None, tags=None, ru
         tracker.end("KILLED", "interrupted", end_tags(e))
         raise
     except BaseException as e:
-        tracker.end("FAILED", f"{type(e).__name__}: {e}", end_tags(e))
+        tracker.end("FAILED", outage_reason(e) or f"{type(e).__name__}: {e}", end_tags(e))
         raise
     tracker.end("FINISHED", tags=end_tags(None))
     return result

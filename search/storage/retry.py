@@ -92,6 +92,15 @@ def describe(exc):
     return f"{type(root).__name__}: {_mask(first)[:200]}" if first else type(root).__name__
 
 
+def outage_reason(error):
+    """What a run or trial that a storage call gave up on records: the database's own error
+    (not Optuna's wrapper of every database error, which reads "invalid data in the commit,
+    e.g. exceeding max length"); None when error is not an outage."""
+    if not is_transient(error):
+        return None
+    return f"the study storage was unreachable past its retry budget ({describe(error)})"
+
+
 SERVER_BUSY = ("the database system is starting up", "the database system is shutting down",
                "the database system is in recovery mode", "server closed the connection")
 

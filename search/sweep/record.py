@@ -46,14 +46,6 @@ def patiently(study, trial):
         raise
 
 
-def storage_reason(error):
-    """Why a trial failed when a storage call gave up on an outage during its training (the
-    database's own error, not Optuna's wrapper of it); None for any other error."""
-    if not is_transient(error):
-        return None
-    return f"the study storage was unreachable past its retry budget ({describe(error)})"
-
-
 def left_unrecorded(error, cfg, run_ids):
     """Say that the trial was left to the next run; its run, if it was closed FINISHED
     before the wait, is closed KILLED (never FINISHED beside a trial that is not COMPLETE)."""

@@ -15,6 +15,7 @@ from search.run.train import StopRun, train_run
 from search.storage.diskfull import DiskFull, is_disk_full
 from search.storage.locks import ask_lock
 from search.storage.owners import Heartbeat
+from search.storage.retry import outage_reason
 from search.storage.urls import is_shared
 from search.study import space as space_mod
 from search.study.stopping import stop_reason
@@ -33,7 +34,6 @@ from search.sweep.record import (
     interrupted,
     left_unrecorded,
     patiently,
-    storage_reason,
     tell,
 )
 from search.sweep.signals import STOP, stop_on_signals, stop_when_launcher_dies
@@ -175,8 +175,8 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     except Exception as e:  # noqa: BLE001 - a crash inside one trial: record it, go on
         if is_disk_full(e):
             raise DiskFull(getattr(e, "filename", None)) from None
-        retry = storage_reason(e) is not None and cfg.search.retry_failed
-        reason = storage_reason(e) or f"{type(e).__name__}: {e}"
+        retry = outage_reason(e) is not None and cfg.search.retry_failed
+        reason = outage_reason(e) or f"{type(e).__name__}: {e}"
     if finished and state != optuna.trial.TrialState.COMPLETE:
         # Its run ended FINISHED, but the trial's values could not be read from it.
         close_run(cfg.tracking, run_ids[0], "FAILED", reason, {STATE_TAG: state.name},

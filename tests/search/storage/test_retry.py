@@ -5,7 +5,7 @@ import time
 import pytest
 import sqlalchemy.exc
 
-from search.storage.retry import AnswerLost, Retry, is_transient
+from search.storage.retry import AnswerLost, Retry, is_transient, outage_reason
 
 
 def dropped():
@@ -105,3 +105,21 @@ def test_patiently_stops_waiting_once_its_stop_holds():
             pytest.raises(sqlalchemy.exc.OperationalError):
         retry(down)
     assert len(calls) == 5
+
+
+def test_an_outage_is_recorded_by_the_databases_error_not_optunas_wrapper():
+    import optuna
+
+    try:
+        try:
+            raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception(
+                'connection to server at "127.0.0.1", port 5432 failed: Connection refused'))
+        except sqlalchemy.exc.OperationalError as e:  # as RDBStorage's sessions wrap it
+            raise optuna.exceptions.StorageInternalError(
+                "An exception is raised during the commit. This typically happens due to "
+                "invalid data in the commit, e.g. exceeding max length. ") from e
+    except optuna.exceptions.StorageInternalError as wrapped:
+        reason = outage_reason(wrapped)
+    assert "OperationalError" in reason and "Connection refused" in reason, reason
+    assert "invalid data" not in reason and "max length" not in reason
+    assert outage_reason(ValueError("value too long for type character varying(2048)")) is None
