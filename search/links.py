@@ -24,6 +24,7 @@ RETRY_OF = "retry_of"                # trial: the number of the trial it retries
 FAIL_REASON = "fail_reason"          # trial (FAIL): why it failed
 END_REASON = "reason"                # trial (PRUNED, ...): why it ended early
 METRICS = "metrics"                  # trial: every final metric of its run
+EFFORT = "effort"                    # trial: {"seconds", "passes"} its training took
 WORKERS = "workers_started"          # study: how many workers have joined it, ever
 WARM_START = "warm_start_from"       # trial: "<study>#<number>" it was copied from (not trained)
 
@@ -209,6 +210,15 @@ def set_trial_metrics(trial, metrics):
 
 def trial_metrics(trial):
     return trial.user_attrs.get(METRICS, {})
+
+
+def set_trial_effort(trial, seconds, passes):
+    """What a trial's training took: seconds, and passes (iterations or epochs) run."""
+    trial.set_user_attr(EFFORT, {"seconds": float(seconds), "passes": int(passes)})
+
+
+def trial_effort(trial):
+    return trial.user_attrs.get(EFFORT)
 
 
 def set_end_reason(trial, state, reason):

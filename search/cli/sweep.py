@@ -1,5 +1,6 @@
 """dnn-sweep: an Optuna study over the network, every trial a tracked MLflow run."""
 import sys
+import time
 
 from hydra.core.hydra_config import HydraConfig
 
@@ -28,6 +29,7 @@ def say(line):
 
 @hydra_task
 def sweep_task(cfg):
+    started = time.time()  # search.timeout counts from here: the config, the data, the stores
 
     from omegaconf import OmegaConf
 
@@ -54,7 +56,7 @@ def sweep_task(cfg):
 
     base = [o for o in HydraConfig.get().overrides.task if not o.lstrip("+~").startswith("search")]
     try:
-        outcome = sweep(cfg, dims, base, say)
+        outcome = sweep(cfg, dims, base, say, started)
     except ConfigError as e:
         fail(str(e))
     except DiskFull as e:

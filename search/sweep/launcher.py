@@ -29,6 +29,7 @@ from search.study.study import (
     started,
     trained_finished,
 )
+from search.sweep.budget import SearchClock
 from search.sweep.engines import start_pool
 from search.sweep.finish import finish
 from search.sweep.outcome import StudyOutcome
@@ -146,16 +147,17 @@ def study_settings(cfg):
     return flatten({"search": search})
 
 
-def sweep(cfg, dims, base_overrides, say=None):
+def sweep(cfg, dims, base_overrides, say=None, begun=None):
     """Run (or resume, or join) the study; returns a StudyOutcome. say(line) receives the
-    few lines a user wants while it runs (the parent run, the refit starting)."""
+    few lines a user wants while it runs (the parent run, the refit starting). begun
+    (time.time()): where search.timeout counts from (default: now)."""
     say = say or (lambda line: None)
     quiet_optuna()
     with ExitStack() as stack:  # closes the plotter, once one was started
-        return _sweep(cfg, dims, base_overrides, stack, say)
+        return _sweep(cfg, dims, base_overrides, stack, say, begun or time.time())
 
 
-def end_status(study, search, interrupted, deadline):
+def end_status(study, search, interrupted, clock):
     """(parent run status, stop reason). A time budget that ran out, or a study stalled
     under search.patience, is a normal end."""
     c = counts(study)
@@ -169,12 +171,12 @@ def end_status(study, search, interrupted, deadline):
         # Trials still run in other launchers of the study (other machines): the last of
         # them to end closes the parent run. Closing it here could land after theirs.
         return None, "running_elsewhere"
-    if deadline is not None and time.time() >= deadline:
+    if clock is not None and clock.passed():
         return "FINISHED", "timeout"
     return "KILLED", "incomplete"  # workers ended early (crashed or killed): a resume goes on
 
 
-def _sweep(cfg, dims, base_overrides, stack, say):
+def _sweep(cfg, dims, base_overrides, stack, say, begun):
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -205,7 +207,8 @@ def _sweep(cfg, dims, base_overrides, stack, say):
                stack.enter_context(closing(Plotter())), say)
         return outcome
     plotter = stack.enter_context(closing(Plotter()))  # loads plotting while trials run
-    deadline = time.time() + search.timeout if search.timeout else None
+    deadline = begun + search.timeout if search.timeout else None
+    clock = SearchClock(study, search, deadline)  # the search's end: the refit's time left
     # Workers start while the parent run is created: their start-up (an interpreter and
     # its imports, ~2 s each) overlaps this process's MLflow set-up. They touch the MLflow
     # store only once the parent run exists, so a new store is created by this process alone.
@@ -240,7 +243,7 @@ def _sweep(cfg, dims, base_overrides, stack, say):
         run_workers(cfg, dims, base_overrides, deadline, pool)
         recover_dead_trials(study, cfg)
         if search.launcher.name != "follow" and started(study) < search.n_trials \
-                and (deadline is None or time.time() < deadline) and not stop_reason(study, search):
+                and not clock.passed() and not stop_reason(study, search):
             # a worker died after the others had finished: run its retried trial here
             worker_loop(cfg, dims, base_overrides, deadline)
         if STOP.is_set():
@@ -253,7 +256,7 @@ def _sweep(cfg, dims, base_overrides, stack, say):
         if pool is not None and getattr(cfg.search.launcher, "wait", True):
             pool.close()
     recover_dead_trials(study, cfg)
-    status, stopped = end_status(study, search, interrupted, deadline)
+    status, stopped = end_status(study, search, interrupted, clock)
     outcome = StudyOutcome(study=study, metrics=metrics, parent_run_id=parent, status=status,
                            stopped=stopped, experiment=cfg.tracking.experiment,
                            tracking_uri=tables.mask(tracking_uri(cfg.tracking)),

@@ -29,6 +29,7 @@ from search.study.study import (
     recover_dead_trials,
     started,
 )
+from search.sweep.budget import SearchClock
 from search.sweep.record import (
     Unrecorded,
     interrupted,
@@ -68,13 +69,13 @@ def trial_values(result, metrics, seconds):
     return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
 
 
-def pruning_hook(trial, metric, can_prune, lost=None, deadline=None):
-    """on_step of a trial: stops it at Ctrl-C, once lost, at search.timeout's deadline
-    (PRUNED: the time budget also ends trials in flight), and when the pruner says so."""
+def pruning_hook(trial, metric, can_prune, lost=None, clock=None):
+    """on_step of a trial: stops it at Ctrl-C, once lost, when clock (a SearchClock) ends
+    the search (PRUNED: search.timeout also ends trials in flight), and when pruned."""
     def on_step(i, cost, metrics):
         if STOP.is_set():
             raise Interrupted("interrupted")
-        if deadline is not None and time.time() >= deadline:
+        if clock is not None and clock.passed():
             raise PrunedRun(f"stopped at iteration {i}: search.timeout reached")
         if lost is not None and lost.is_set():
             raise LostTrial()
@@ -116,12 +117,12 @@ def still_running(study, trial):
 
 
 def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None, lost=None,
-              deadline=None):
+              clock=None):
     """Train one trial; True when the sampler has no more points to try. KeyboardInterrupt
     propagates after the trial is closed (FAIL, retried once on resume) and its run KILLED.
     base: base_run_config(cfg), made once per worker. lost: set (by the heartbeat) once
-    another process failed the trial: it stops quietly. deadline (time.time()):
-    search.timeout's end, which stops the trial PRUNED."""
+    another process failed the trial: it stops quietly. clock (a SearchClock): the end
+    of the search under search.timeout, which stops the trial PRUNED."""
 
     search = cfg.search
     metrics = as_list(search.metric)
@@ -135,7 +136,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
     # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
     can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
-    on_step = pruning_hook(trial, metrics[0], can_prune, lost, deadline)
+    on_step = pruning_hook(trial, metrics[0], can_prune, lost, clock)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     finished = False  # train_run returned: its run ended tagged COMPLETE
     retry = False
@@ -152,9 +153,10 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
                            checked=True, end_tags=state_tags,
                            before_end=lambda: still_running(study, trial))
         finished = True
-        values_out = trial_values(result, metrics, time.perf_counter() - start)
+        values_out = trial_values(result, metrics, seconds := time.perf_counter() - start)
         with patiently(study, trial):  # a trained trial's result waits for the database
             links.set_trial_metrics(trial, result.metrics)
+            links.set_trial_effort(trial, seconds, len(result.costs))
             if result.folds:  # each fold's scores: the verdict compares trials fold by fold
                 trial.set_user_attr(FOLD_SCORES_KEY, fold_scores(result.folds))
         state = optuna.trial.TrialState.COMPLETE
@@ -221,9 +223,9 @@ def distinct_sampler_seed(cfg, slot):
 
 
 def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0):
-    """Run trials until the study has search.n_trials of them (or the deadline passes);
-    index is the worker's rank among this machine's workers (its sampler stream comes
-    from its slot in the study instead: see distinct_sampler_seed)."""
+    """Run trials until the study has search.n_trials of them (or its search ends under the
+    deadline, time.time() + search.timeout: search.sweep.budget); index is the worker's rank
+    among this machine's workers (its sampler stream: distinct_sampler_seed)."""
     if threads:
         from threadpoolctl import threadpool_limits
         threadpool_limits(threads)
@@ -236,8 +238,9 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
         study.sampler = make_sampler(seeded.search, dims)
     parent_run_id = parent_run_of(study)
     base = base_run_config(cfg)  # what every trial of this worker starts from
+    clock = SearchClock(study, search, deadline)
     done = 0
-    while (deadline is None or time.time() < deadline) and not STOP.is_set():
+    while not clock.passed() and not STOP.is_set():
         recover_dead_trials(study, cfg)
         with ask_lock(search.storage):
             if started(study) >= search.n_trials or stop_reason(study, search):
@@ -245,7 +248,7 @@ def worker_loop(cfg, dims, base_overrides, deadline=None, threads=None, index=0)
             trial = study.ask()
         with heartbeat(study, trial, search.heartbeat_interval) as beat:
             exhausted = run_trial(study, trial, cfg, dims, base_overrides, parent_run_id,
-                                  base, getattr(beat, "lost", None), deadline)
+                                  base, getattr(beat, "lost", None), clock)
         done += 1
         if exhausted:
             break

@@ -1,0 +1,80 @@
+"""search.timeout covers the whole command: the search, then the confirmation runs and the
+refit, then the study's end (verdict, trials.csv, plots, report). The search therefore
+ends early enough to leave them the time they are expected to take, worked out again
+from the study's storage as its best trial changes, by every worker and by the launcher:
+
+    search end = start + timeout - (confirmation + refit + END_SECONDS)
+
+- the refit: the best trial's training seconds, scaled to the best_iteration + 1 passes
+  the refit trains (of the passes the trial ran), and by NO_CV_REFIT for a trial that
+  trained on the training split only (the refit adds the validation split's examples).
+  Under cross-validation the refit trains one model where the trial trained K, so this
+  overestimates it; the one exception is the span path of full-batch gd on fewer
+  examples than inputs (docs/benchmarks.md), whose folds cost less than one plain fit;
+- search.confirm: each of the top_k best trials' seconds, seeds times;
+- END_SECONDS for the rest (measured on digits: see docs/studies.md).
+Before any trial completes there is nothing to scale: the search may run until the
+deadline less END_SECONDS.
+"""
+import time
+
+from omegaconf import OmegaConf
+
+from search import links
+from search.study.ranking import ranked
+
+END_SECONDS = 10.0   # the refit's run and model, the verdict, trials.csv, plots, report
+NO_CV_REFIT = 1.25   # all training data against the 80% a trial without folds trains on
+CHECK_EVERY = 5.0    # seconds between two readings of the study's best trials
+
+
+def refit_seconds(trial, folds):
+    """Expected training seconds of the refit of trial (a COMPLETE trial), or 0 when the
+    trial did not record what it took."""
+    effort = links.trial_effort(trial)
+    if not effort:
+        return 0.0
+    passes = max(1, effort["passes"])
+    best = links.trial_metrics(trial).get("best_iteration")
+    share = min(1.0, (best + 1) / passes) if best is not None else 1.0
+    return effort["seconds"] * share * (1.0 if folds else NO_CV_REFIT)
+
+
+def reserve(trials_best_first, search):
+    """Seconds the end of a study is expected to take after its search, given its
+    complete trials best first."""
+    seconds = END_SECONDS
+    if not trials_best_first:
+        return seconds
+    top_k = OmegaConf.select(search, "confirm.top_k", default=0) or 0
+    seeds = OmegaConf.select(search, "confirm.seeds", default=3)
+    for trial in trials_best_first[:top_k]:
+        seconds += seeds * (links.trial_effort(trial) or {"seconds": 0.0})["seconds"]
+    if search.refit:
+        seconds += refit_seconds(trials_best_first[0], OmegaConf.select(search, "cv.folds"))
+    return seconds
+
+
+class SearchClock:
+    """When the search of one invocation ends, given its deadline (time.time() + timeout;
+    None: no budget): passed() is True from then on. Reads the study at most every
+    CHECK_EVERY seconds."""
+
+    def __init__(self, study, search, deadline):
+        self.study, self.search, self.deadline = study, search, deadline
+        self._end, self._read = deadline, None
+
+    def end(self):
+        if self.deadline is None:
+            return None
+        now = time.monotonic()
+        if self._read is None or now - self._read >= CHECK_EVERY:
+            self._read = now
+            try:
+                self._end = self.deadline - reserve(ranked(self.study), self.search)
+            except Exception:  # noqa: BLE001 - a storage hiccup: keep the last reading
+                pass
+        return self._end
+
+    def passed(self):
+        return self.deadline is not None and time.time() >= self.end()
