@@ -3,15 +3,13 @@ pg_stat_activity: directly on PostgreSQL (one connection per process at rest, at
 flight),
 and through dnn-storage-proxy (the proxy's threads only, whatever the workers). Real
 PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped when unset), real processes."""
-import statistics
-import threading
 import time
 
 import pytest
 from faults import FIXED_LENGTH, S
 from helpers import run_cli
+from pg_checks import Sessions
 from pg_helpers import (
-    _connect,
     free_port,
     fresh_database,
     server_url,
@@ -24,37 +22,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("p
 WORKERS, N_TRIALS = 8, 24
 ARGS = [f"search.workers={WORKERS}", f"search.n_trials={N_TRIALS}", "search/sampler=random",
         *FIXED_LENGTH, "train.num_iterations=30", "search.study_name=budget"]
-
-
-class Sessions:
-    """pg_stat_activity's sessions on one database, sampled every 20 ms in a thread."""
-
-    def __init__(self, server, db_url):
-        import sqlalchemy
-
-        self.name = sqlalchemy.engine.make_url(db_url).database
-        self.conn, self.counts = _connect(server), []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sample, daemon=True)
-
-    def sample(self):
-        with self.conn.cursor() as cur:
-            while not self.stop.wait(0.02):
-                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
-                            (self.name,))
-                self.counts.append(cur.fetchone()[0])
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(timeout=10)
-        self.conn.close()
-
-    def figures(self):
-        return max(self.counts), statistics.median(self.counts)
 
 
 def sweep(tmp_path, storage):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers import command
+from pg_checks import check_runs, check_study
 from pg_helpers import (
     ensure_running,
     fresh_database,
@@ -34,7 +35,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("p
 # full metric history is checked.
 QUICK = ["tracking.log_model=false", "train.patience=null", "~search.space.train.batch_size",
          "tracking.history_points=null"]
-STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -91,54 +91,6 @@ def poll_trials(study_url, name, until, timeout, what):
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; trials: "
                          + ", ".join(f"#{t.number} {t.state.name}" for t in trials))
-
-
-def check_study(trials, n_trials):
-    import optuna
-
-    S = optuna.trial.TrialState
-    numbers = [t.number for t in trials]
-    assert len(numbers) == len(set(numbers)), f"duplicate trial numbers: {numbers}"
-    left = [(t.number, t.state.name) for t in trials if not t.state.is_finished()]
-    assert not left, f"trials left unfinished: {left}"
-    finished = [t for t in trials if t.state in (S.COMPLETE, S.PRUNED, S.FAIL)]
-    return finished
-
-
-def check_runs(tracking_uri, experiment, trials, num_iterations, parents=1):
-    """The MLflow side mirrors the study: one parent run, one child run per trial with
-    the trial's number and state, none RUNNING, full train_cost history."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri)
-    exp = client.get_experiment_by_name(experiment)
-    assert exp is not None, f"no MLflow experiment {experiment!r}"
-    runs = client.search_runs([exp.experiment_id], max_results=5000)
-    parent = [r for r in runs if r.data.tags.get("dnnsweep.role") == "study"]
-    assert len(parent) == parents, [r.info.run_id for r in parent]
-    parent_id = parent[0].info.run_id
-    children = [r for r in runs if r.data.tags.get("dnnsweep.role") != "study"]
-    running = [r.info.run_name for r in runs if r.info.status in ("RUNNING", "SCHEDULED")]
-    assert not running, f"runs left RUNNING: {running}"
-    for r in children:
-        assert r.data.tags.get("mlflow.parentRunId") == parent_id, r.info.run_name
-    by_number = {}
-    for r in children:
-        n = int(r.data.tags["optuna.trial_number"])
-        assert n not in by_number, f"two runs for trial {n}"
-        by_number[n] = r
-    with_run = {t.number: t for t in trials if t.user_attrs.get("mlflow_run_id")}
-    assert set(by_number) == set(with_run), (sorted(by_number), sorted(with_run))
-    for n, t in with_run.items():
-        run = by_number[n]
-        assert run.info.run_id == t.user_attrs["mlflow_run_id"]
-        assert run.info.status == STATUS[t.state.name], (n, t.state.name, run.info.status)
-        if run.info.status == "FINISHED":
-            history = client.get_metric_history(run.info.run_id, "train_cost")
-            steps = sorted(m.step for m in history)
-            assert steps == list(range(num_iterations)), (n, len(steps))
-            assert client.get_metric_history(run.info.run_id, "val_cost"), n
-    return client, parent[0], by_number
 
 
 # -- 1. two machines, one study, one tracking server ------------------------------------------
