@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search.adapters.optuna import BaseHeartbeat, engine_of, stale_trial_ids
 from search.storage import claims, urls
 from search.storage.locks import INIT_LOCK_KEY, pg_advisory_lock
+from search.storage.trial_cache import FinishedTrials
 from search.storage.retry import (
     AnswerLost,
     Retry,
@@ -40,7 +41,7 @@ IDEMPOTENT = (
     "get_study_id_from_name", "get_study_name_from_id", "get_study_directions",
     "get_study_user_attrs", "get_study_system_attrs", "get_all_studies",
     "set_study_user_attr", "set_study_system_attr",
-    "get_trial", "get_all_trials", "get_n_trials", "get_best_trial", "get_trial_param",
+    "get_trial", "get_best_trial", "get_trial_param",
     "get_trial_params", "get_trial_user_attrs", "get_trial_system_attrs",
     "get_trial_id_from_study_id_trial_number", "get_trial_number_from_id",
     "set_trial_param", "set_trial_intermediate_value",
@@ -87,7 +88,8 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
     looked up, and is made in one attempt at a time (RDBStorage's own retry of a failed
     commit is stopped: see _one_attempt); a WAITING trial is claimed as search.storage.claims
     says; a state change is looked up on the trial. Stale heartbeats are not judged while a
-    database outage may be their cause (see heartbeats_trustworthy)."""
+    database outage may be their cause (see heartbeats_trustworthy). A study's finished
+    trials are read once (search.storage.trial_cache)."""
 
     def __init__(self, url, *, engine_kwargs=None, heartbeat_interval=None, grace_period=None,
                  heartbeat_stale_trial_callback=None, retry=None):
@@ -102,6 +104,7 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
         self.retry.on_failure = self._forget_session
         self.retry.where = f"the database at {urls.location(self.rdb.url)}"
         self._attempt = threading.local()
+        self._finished = FinishedTrials()
         sqlalchemy.event.listen(engine_of(self.rdb), "handle_error", self._one_attempt)
 
     def __getstate__(self):
@@ -167,7 +170,14 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
                 return False, None
             except KeyError:
                 return True, None
+        self._finished.forget(study_id)
         return self.retry(self.rdb.delete_study, study_id, landed=landed)
+
+    def get_all_trials(self, study_id, deepcopy=True, states=None):
+        trials = self.retry(self._finished.read, self.rdb, study_id)
+        if states is not None:
+            trials = [t for t in trials if t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
 
     def create_new_trial(self, study_id, template_trial=None):
         token = uuid.uuid4().hex
