@@ -1,0 +1,73 @@
+"""32 workers on one study through dnn-storage-proxy: a SLURM job array of 32 tasks through
+submitit's local executor, tiny trials, the study in one PostgreSQL database behind the
+proxy and the runs on one MLflow server (itself on PostgreSQL). The study ends with
+search.n_trials finished trials, at most workers - 1 more (no shared lock through the
+proxy), no duplicated trial number or child run, nothing RUNNING, every child run with its
+full curve, and the study database's sessions within the proxy's budget (10).
+
+32 worker processes and their launcher take about 300 s of CPU (each worker about 5 s to
+import what it runs, then its trials, the MLflow server's answers and the study's report):
+on 2 cores that is more than the whole suite can give one test, so it runs only when
+DNNSWEEP_TEST_SCALE=1 (`DNNSWEEP_TEST_SCALE=1 python -m pytest -n 0 -s
+tests/reliability/test_scale.py`). Real PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped
+when unset), real processes."""
+import os
+import time
+
+import pytest
+from faults import FIXED_LENGTH
+from helpers import run_cli
+from pg_checks import Sessions, check_runs, check_study
+from pg_helpers import (
+    fresh_database,
+    free_port,
+    mlflow_server,
+    server_url,
+    storage_proxy,
+    study_trials,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres"),
+              pytest.mark.skipif(os.environ.get("DNNSWEEP_TEST_SCALE") != "1",
+                                 reason="32 workers: about 300 s of CPU; DNNSWEEP_TEST_SCALE=1 "
+                                        "runs it")]
+
+WORKERS, N_TRIALS, ITERATIONS, NAME = 32, 32, 10, "scale32"
+ARGS = ["search/launcher=slurm", "search.launcher.executor=local",
+        f"search.workers={WORKERS}", f"search.n_trials={N_TRIALS}", "search/sampler=random",
+        *FIXED_LENGTH, f"train.num_iterations={ITERATIONS}", f"search.study_name={NAME}"]
+PROXY_BUDGET = 10  # database sessions the proxy may hold for 32 workers
+
+
+def sweep(tmp_path, storage, tracking_uri):
+    start = time.monotonic()
+    proc = run_cli("dnn-sweep", f"search.storage={storage}", *ARGS, cwd=tmp_path,
+                   env={"MLFLOW_TRACKING_URI": tracking_uri}, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return time.monotonic() - start
+
+
+def checked_study(db, uri):
+    """The study's trials, checked against its MLflow runs."""
+    trials = study_trials(db, NAME)
+    finished = check_study(trials, N_TRIALS)
+    assert len(finished) == len(trials)
+    check_runs(uri, NAME, trials, ITERATIONS)
+    assert len({t.user_attrs.get("owner") for t in trials}) > 1, "several workers took part"
+    return trials
+
+
+def test_32_workers_through_the_proxy_leave_the_database_ten_sessions(tmp_path):
+    server = server_url()
+    port = free_port()
+    with fresh_database(server, "mlflow") as mlflow_db, fresh_database(server, "s32") as db, \
+            mlflow_server(mlflow_db, tmp_path / "server") as uri:
+        with storage_proxy(db, port), Sessions(server, db) as sessions:
+            seconds = sweep(tmp_path, f"grpc://127.0.0.1:{port}", uri)
+        trials = checked_study(db, uri)
+    peak, median = sessions.figures()
+    print(f"\n{WORKERS} workers through the proxy, {N_TRIALS} trials in {seconds:.0f} s: "
+          f"database sessions peak {peak}, median {median}; {len(trials)} trials")
+    # no shared lock through the proxy: each worker may start one trial past n_trials
+    assert N_TRIALS <= len(trials) <= N_TRIALS + WORKERS - 1, len(trials)
+    assert peak <= PROXY_BUDGET, f"{peak} database sessions through the proxy"
