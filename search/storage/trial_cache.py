@@ -1,12 +1,13 @@
-"""A study's finished trials kept by the process that read them, so that reading a study
-(each count, ask and sampler step) costs the trials that changed since the last read, not
-the whole study: on Optuna's public RDBStorage API.
+"""A study's finished trials kept by the process that read them, so that reading a big
+study (each count, ask and sampler step) costs the trials that changed since the last read,
+not the whole study: on Optuna's public RDBStorage API.
 
-A finished trial no longer changes (Optuna refuses to update one), so it is read once. Each
-read takes the unfinished trials (RUNNING, WAITING) in one query, then each trial that
-finished since the last read by its number (trial numbers are 0..n-1 in a study), and reads
-the whole study instead when more than FULL_READ trials are missing (a process's first
-read of a big study).
+A finished trial no longer changes (Optuna refuses to update one), so it is read once. A
+study of fewer than SMALL finished trials is read whole (one query per table, cheaper than
+trial by trial). Past that, each read takes the unfinished trials (RUNNING, WAITING) in one
+query, then each trial finished since the last read by its number (trial numbers are
+0..n-1 in a study: a few queries per trial), and reads the whole study again when more than
+1/WHOLE of it is missing (a process's first read).
 """
 import itertools
 import threading
@@ -14,22 +15,27 @@ import threading
 from optuna.trial import TrialState
 
 UNFINISHED = (TrialState.RUNNING, TrialState.WAITING)
-FULL_READ = 32  # trials missing from the cache past which one read of the study is cheaper
+SMALL = 256  # finished trials under which a study is read whole
+WHOLE = 32   # read the study whole when more than 1/WHOLE of it is missing from the cache
 
 
 class FinishedTrials:
-    def __init__(self):
+    def __init__(self, small=SMALL):
         self.studies = {}  # study_id -> {number: finished FrozenTrial}
         self.lock = threading.Lock()
+        self.small = small
 
     def read(self, rdb, study_id):
         """Every trial of the study by number, as rdb.get_all_trials(deepcopy=False) gives
         them (shared objects: not to be changed)."""
-        unfinished = {t.number: t for t in
-                      rdb.get_all_trials(study_id, deepcopy=False, states=UNFINISHED)}
         with self.lock:
             finished = dict(self.studies.get(study_id, {}))
-        found = self._missing(rdb, study_id, finished.keys() | unfinished.keys())
+        found = unfinished = None
+        if len(finished) >= self.small:
+            unfinished = {t.number: t for t in
+                          rdb.get_all_trials(study_id, deepcopy=False, states=UNFINISHED)}
+            found = self._missing(rdb, study_id, finished.keys() | unfinished.keys(),
+                                  max(1, len(finished) // WHOLE))
         if found is None:
             trials = {t.number: t for t in rdb.get_all_trials(study_id, deepcopy=False)}
         else:  # a trial finished since the unfinished ones were read is finished
@@ -44,16 +50,16 @@ class FinishedTrials:
             self.studies.pop(study_id, None)
 
     @staticmethod
-    def _missing(rdb, study_id, known):
+    def _missing(rdb, study_id, known, most):
         """{number: trial} of the study's trials whose numbers are not in known: the gaps
-        below its highest number, then those above it; None past FULL_READ of them."""
+        below its highest number, then those above it; None past most of them."""
         top = max(known, default=-1)
-        if top + 1 - len(known) > FULL_READ:
+        if top + 1 - len(known) > most:
             return None
         gaps = (n for n in range(top + 1) if n not in known)
         found = {}
         for number in itertools.chain(gaps, itertools.count(top + 1)):
-            if len(found) >= FULL_READ:
+            if len(found) >= most:
                 return None
             try:
                 trial_id = rdb.get_trial_id_from_study_id_trial_number(study_id, number)

@@ -1,14 +1,14 @@
-"""search/storage/trial_cache.py through RetryingRDBStorage on a real SQLite database: a
-process that keeps a study's finished trials reads the same study as a plain RDBStorage
-reading it whole, while another storage (another worker) adds, finishes and claims trials
-between its reads."""
+"""search/storage/trial_cache.py on a real SQLite database: a process that keeps a study's
+finished trials reads the same study as a plain RDBStorage reading it whole, while another
+storage (another worker) adds and finishes trials between its reads. The cache is tested
+from its first finished trial on (small=0); a sweep's storage keeps it past SMALL."""
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from search.storage.rdb import RetryingRDBStorage
-from search.storage.trial_cache import FULL_READ
+from search.storage.trial_cache import WHOLE, FinishedTrials
 
 X = FloatDistribution(0.0, 1.0)
 
@@ -17,15 +17,26 @@ def view(trials):
     return [(t.number, t.state, t.params, t.values, t.user_attrs) for t in trials]
 
 
+class Cached:
+    """A reader of one RDBStorage through a FinishedTrials cache of its own."""
+
+    def __init__(self, url):
+        self.rdb, self.cache = optuna.storages.RDBStorage(url), FinishedTrials(small=0)
+
+    def get_all_trials(self, study_id, states=None):
+        trials = self.cache.read(self.rdb, study_id)
+        return [t for t in trials if states is None or t.state in states]
+
+
 @pytest.fixture
 def stores(tmp_path):
-    """(the cached storage, a plain RDBStorage writing as another worker, the study id)."""
+    """(the cached reader, a plain RDBStorage writing as another worker, the study id)."""
     url = f"sqlite:///{tmp_path / 'study.db'}"
     other = optuna.storages.RDBStorage(url)
     study_id = other.create_new_study([optuna.study.StudyDirection.MINIMIZE], "cache")
-    cached = RetryingRDBStorage(url)
+    cached = Cached(url)
     yield cached, other, study_id
-    cached.close()
+    cached.rdb.engine.dispose()
     other.engine.dispose()
 
 
@@ -55,25 +66,25 @@ def test_reads_follow_another_workers_trials(stores):
     same(cached, other, study_id)
     other.set_trial_state_values(running[1]._trial_id, TrialState.FAIL)
     same(cached, other, study_id)
-    assert cached.get_n_trials(study_id) == 6
     assert len(cached.get_all_trials(study_id, states=(TrialState.COMPLETE,))) == 5
 
 
 @pytest.mark.slow
 def test_many_new_trials_since_the_last_read_are_read_whole(stores):
     cached, other, study_id = stores
-    add(other, study_id, 2)
+    add(other, study_id, WHOLE)
     same(cached, other, study_id)
-    add(other, study_id, FULL_READ + 5)
+    add(other, study_id, 3)  # more than 1/WHOLE of the study: read whole
     add(other, study_id, 1, TrialState.WAITING)
     same(cached, other, study_id)
-    add(other, study_id, FULL_READ - 1)
+    add(other, study_id, 1)  # read by its number
     same(cached, other, study_id)
 
 
-def test_a_trial_asked_and_told_through_the_cached_storage(stores):
-    cached, other, study_id = stores
+def test_a_trial_asked_and_told_through_the_retrying_storage(stores, tmp_path):
+    _, other, study_id = stores
     add(other, study_id, 4)
+    cached = RetryingRDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
     study = optuna.load_study(study_name="cache", storage=cached,
                               sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0))
     trial = study.ask()
@@ -81,3 +92,5 @@ def test_a_trial_asked_and_told_through_the_cached_storage(stores):
     study.tell(trial, 0.25)
     same(cached, other, study_id)
     assert [t.state for t in study.get_trials()] == [TrialState.COMPLETE] * 5
+    assert cached.get_n_trials(study_id) == 5
+    cached.close()
