@@ -6,7 +6,7 @@ path (train.learning_rate) is both the Optuna parameter name and the config key 
 """
 import math
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -14,16 +14,22 @@ from omegaconf.errors import OmegaConfBaseException
 from dnn.data import DataError, load_dataset
 from search.config.errors import ConfigError
 from search.config.run import check_run_config
+from search.config.space_by import resolve_by
 from search.config.space_fit import data_shape, fit_dims, needs_fitting
 
 
 @dataclass
 class FloatDim:
+    """A range; or, with `by` (a categorical dimension's path), one range per choice in
+    `ranges`, whose ends a written low or high replaces (search.config.space_by)."""
     type: str = "float"
-    low: float = MISSING
-    high: float = MISSING
+    low: Optional[float] = None
+    high: Optional[float] = None
     log: bool = False
     step: Optional[float] = None
+    by: Optional[str] = None
+    ranges: Optional[Dict[str, Any]] = None  # {choice: [low, high] or null (fitted)}
+    fitted: Optional[str] = None  # the ranges chosen, and why
 
 
 @dataclass
@@ -112,7 +118,16 @@ def _check_bounds(path, dim):
         if dim.depth_low < 1 or dim.units_low < 1:
             raise ConfigError(f"search.space.{path}: depth and units must be at least 1, got "
                               f"depth_low={dim.depth_low}, units_low={dim.units_low}")
+    elif isinstance(dim, FloatDim) and dim.by is not None:
+        for choice, (low, high) in dim.ranges.items():
+            _check_range(f"{path}.ranges.{choice}", low, high, dim.log)
+        if dim.step is not None:
+            raise ConfigError(f"search.space.{path}: step and by cannot be combined")
     else:
+        for name in ("low", "high"):
+            if getattr(dim, name) is None:
+                raise ConfigError(f"search.space.{path}.{name}: missing: a {dim.type} "
+                                  "dimension needs low and high")
         _check_range(path, dim.low, dim.high, dim.log)
         if dim.log and dim.step is not None:
             raise ConfigError(f"search.space.{path}: step and log=true cannot be combined")
@@ -138,6 +153,8 @@ def candidate_values(dim):
         return list(dim.choices)
     if isinstance(dim, LayersDim):
         return [[dim.units_low] * dim.depth_low, [dim.units_high] * dim.depth_high]
+    if isinstance(dim, FloatDim) and dim.by is not None:
+        return [v for r in dim.ranges.values() for v in r]  # written low, high: inside them
     return [dim.low, dim.high]
 
 
@@ -152,6 +169,7 @@ def check_space(space, run_cfg, check_run=None):
         raise ConfigError("search.space is empty: give at least one dimension to search")
     if needs_fitting(dims):
         dims = _fitted(dims, run_cfg)
+    dims = resolve_by(dims, run_cfg)
     for path, spec in dims.items():
         dim = typed_dimension(path, spec)
         if OmegaConf.select(run_cfg, path, default="<missing>") == "<missing>":

@@ -49,7 +49,7 @@ def color_by(search, dims, found, trials=()):
     """The parameter the cost curves are coloured by: search.report.color_by (a layers
     dimension: its depth), else the most important one that every finished trial has; a
     per-layer width that some lack (units_2 of the one-layer trials) gives way to the depth
-    that decides it."""
+    that decides it, a rate by optimizer to the optimizer."""
     chosen = search.report.color_by
     if chosen and chosen in dims and dims[chosen]["type"] == "layers":
         return f"{chosen}.depth"
@@ -66,9 +66,13 @@ def color_by(search, dims, found, trials=()):
 
 
 def _depth_of(name, dims):
-    """The depth parameter of the layers dimension a width parameter belongs to, or None."""
-    return next((f"{path}.depth" for path, spec in dims.items()
-                 if spec["type"] == "layers" and name.startswith(f"{path}.units")), None)
+    """The parameter that decides whether name exists: the depth of the layers dimension a
+    width belongs to, the choice a range by choice depends on (train.learning_rate.adam:
+    train.optimizer); or None."""
+    return next((f"{path}.depth" if spec["type"] == "layers" else spec["by"]
+                 for path, spec in dims.items()
+                 if (spec["type"] == "layers" and name.startswith(f"{path}.units"))
+                 or (spec.get("by") and name.startswith(f"{path}."))), None)
 
 
 def narrowed_command(cfg, base_overrides):

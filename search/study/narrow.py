@@ -98,6 +98,9 @@ def narrow_dims(dims, top, margin, allowed=lambda path, value: True):
         if kind == "layers":
             out[path] = _layers(path, spec, top)
             continue
+        if spec.get("by"):
+            out[path] = _by_choice(path, spec, top, margin, allowed)
+            continue
         values = [t.params[path] for t in top if path in t.params]
         if not values:
             out[path] = dict(spec)
@@ -112,11 +115,38 @@ def narrow_dims(dims, top, margin, allowed=lambda path, value: True):
     return out
 
 
+def _by_choice(path, spec, top, margin, allowed):
+    """A range per choice (search.config.space_by), each narrowed from the top trials that
+    made that choice; a choice none of them made keeps its range (its dimension drops it)."""
+    ranges = {}
+    for choice, (low, high) in spec["ranges"].items():
+        name = f"{path}.{choice}"
+        values = [t.params[name] for t in top if name in t.params]
+        one = {"type": "float", "low": low, "high": high, "log": spec.get("log", False)}
+        ranges[choice] = list(narrow_range(one, values, values[0], margin,  # top: best first
+                                           lambda v, p=path: allowed(p, v))) \
+            if values else [low, high]
+    return {**spec, "ranges": ranges}
+
+
+def _by_rows(path, spec, top):
+    rows = []
+    for choice, (low, high) in spec["ranges"].items():
+        values = [t.params[f"{path}.{choice}"] for t in top if f"{path}.{choice}" in t.params]
+        if values:
+            rows.append((f"{path}.{choice}", f"{_txt(low)}-{_txt(high)}",
+                         f"{_txt(min(values))}-{_txt(max(values))}"))
+    return rows
+
+
 def span_rows(dims, top):
     """For the report: (path, searched range text, top trials' range text) per dimension."""
     rows = []
     for path, spec in dims.items():
         kind = spec["type"]
+        if spec.get("by"):
+            rows += _by_rows(path, spec, top)
+            continue
         if kind == "layers":
             got = _layers(path, spec, top)
             rows.append((path, f"depth {spec['depth_low']}-{spec['depth_high']}, units "
@@ -161,7 +191,12 @@ def distributions(dims, params):
     out = {}
     for path, spec in dims.items():
         kind = spec["type"]
-        if kind == "float":
+        if spec.get("by"):
+            choice = str(params.get(spec["by"]))
+            if choice in spec["ranges"]:
+                low, high = spec["ranges"][choice]
+                out[f"{path}.{choice}"] = FloatDistribution(low, high, log=spec.get("log", False))
+        elif kind == "float":
             out[path] = FloatDistribution(spec["low"], spec["high"], log=spec.get("log", False),
                                           step=spec.get("step"))
         elif kind == "int":

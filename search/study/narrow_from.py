@@ -99,11 +99,14 @@ def dims_from_definition(definition):
     prefix = "search.space."
     specs = {}
     fields = ("type", "low", "high", "log", "step", "choices", "depth_low", "depth_high",
-              "units_low", "units_high", "shared")
+              "units_low", "units_high", "shared", "by")
     for key, value in definition.items():
         if key.startswith(prefix):
             path, _, field = key[len(prefix):].rpartition(".")
-            if field in fields:
+            head, _, tail = path.rpartition(".")
+            if tail == "ranges":  # train.learning_rate.ranges.adam: [low, high]
+                specs.setdefault(head, {}).setdefault("ranges", {})[field] = value
+            elif field in fields:
                 specs.setdefault(path, {})[field] = value
     return specs
 

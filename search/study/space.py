@@ -15,7 +15,9 @@ def param_names(dims):
     """The Optuna parameter names the dims give (layers: depth and units)."""
     names = []
     for path, spec in dims.items():
-        if spec["type"] != "layers":
+        if spec.get("by"):
+            names += [f"{path}.{choice}" for choice in spec["ranges"]]
+        elif spec["type"] != "layers":
             names.append(path)
         elif spec.get("shared"):
             names += [f"{path}.depth", f"{path}.units"]
@@ -37,11 +39,17 @@ def check_color_by(search, dims):
 
 
 def suggest(trial, dims):
-    """Sample every dimension on an Optuna trial; returns {config path: value}."""
+    """Sample every dimension on an Optuna trial; returns {config path: value}. A range
+    that depends on a choice (`by`) is sampled after it, under the name path.choice."""
     values = {}
-    for path, spec in dims.items():
-        kind = spec["type"]
-        if kind == "float":
+    for path in sorted(dims, key=lambda p: bool(dims[p].get("by"))):  # stable: by last
+        spec, kind = dims[path], dims[path]["type"]
+        if spec.get("by"):
+            choice = str(values[spec["by"]])
+            low, high = spec["ranges"][choice]
+            values[path] = trial.suggest_float(f"{path}.{choice}", low, high,
+                                               log=spec.get("log", False))
+        elif kind == "float":
             values[path] = trial.suggest_float(path, spec["low"], spec["high"],
                                                log=spec.get("log", False), step=spec.get("step"))
         elif kind == "int":
@@ -70,7 +78,11 @@ def values_from_params(params, dims):
     """{config path: value} from a trial's params (the inverse of suggest)."""
     values = {}
     for path, spec in dims.items():
-        if spec["type"] != "layers":
+        if spec.get("by"):
+            name = f"{path}.{params.get(spec['by'])}"
+            if name in params:
+                values[path] = params[name]
+        elif spec["type"] != "layers":
             if path in params:
                 values[path] = params[path]
             continue

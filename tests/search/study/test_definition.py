@@ -37,7 +37,7 @@ def test_the_first_launcher_records_it_and_an_equal_one_joins(study):
     first = definition()
     check_definition(study, first, contextlib.nullcontext())
     assert study.user_attrs["definition"] == first
-    assert first["search.space.train.learning_rate.high"] == 1.0
+    assert first["search.space.train.learning_rate.ranges.adam"] == [1e-4, 0.1]
     assert first["train.seed"] == 1 and "train.learning_rate" not in first  # searched
     # sampler, pruner, n_trials and workers may change on resume
     check_definition(study, definition("search/sampler=random", "search/pruner=none",
@@ -57,9 +57,9 @@ def test_other_data_is_refused_naming_the_keys_and_both_ways_forward(study):
 @pytest.mark.slow
 def test_a_narrower_or_smaller_space_is_refused_with_the_override_that_restores_it(study):
     check_definition(study, definition(), contextlib.nullcontext())
-    msg = refused(study, definition("search.space.train.learning_rate.high=0.5"))
-    assert "search.space.train.learning_rate.high (1.0 -> 0.5)" in msg
-    assert "search.space.train.learning_rate.high=1.0" in msg
+    msg = refused(study, definition("search.space.train.lambd.high=0.05"))
+    assert "search.space.train.lambd.high (0.1 -> 0.05)" in msg
+    assert "search.space.train.lambd.high=0.1" in msg
     msg = refused(study, definition("~search.space.train.optimizer"))
     assert "'+search.space.train.optimizer={type:categorical,choices:[gd,momentum,adam]}'" in msg
     assert "~train.optimizer" not in msg  # searched before: only the dimension comes back
