@@ -28,6 +28,13 @@ NO_CV_REFIT = 1.25   # all training data against the 80% a trial without folds t
 CHECK_EVERY = 5.0    # seconds between two readings of the study's best trials
 
 
+def percent_step(i, ceiling):
+    """The pruner's step of pass i (0-based) of a trial whose ceiling is `ceiling` passes:
+    the percent of its budget done, so that full-batch trials (passes: iterations) and
+    mini-batch ones (passes: epochs) report in one unit and meet at the same steps."""
+    return min(100, (i + 1) * 100 // ceiling)
+
+
 def refit_seconds(trial, folds):
     """Expected training seconds of the refit of trial (a COMPLETE trial), or 0 when the
     trial did not record what it took."""

@@ -7,6 +7,7 @@ import optuna
 from omegaconf import OmegaConf
 
 from dnn import DivergenceError
+from dnn.settings import passes
 from search import links
 from search.config import ConfigError, check_run_config
 from search.console import logger, show_notes
@@ -29,7 +30,7 @@ from search.study.study import (
     recover_dead_trials,
     started,
 )
-from search.sweep.budget import SearchClock
+from search.sweep.budget import SearchClock, percent_step
 from search.sweep.record import (
     Unrecorded,
     interrupted,
@@ -69,9 +70,9 @@ def trial_values(result, metrics, seconds):
     return [result.metrics[m] if m in result.metrics else extra[m] for m in metrics]
 
 
-def pruning_hook(trial, metric, can_prune, lost=None, clock=None):
-    """on_step of a trial: stops it at Ctrl-C, once lost, when clock (a SearchClock) ends
-    the search (PRUNED: search.timeout also ends trials in flight), and when pruned."""
+def pruning_hook(trial, metric, can_prune, lost=None, clock=None, ceiling=None):
+    """on_step of a trial: stops it at Ctrl-C, once lost, when clock (a SearchClock) ends the
+    search (PRUNED), and when pruned (steps: percent of its ceiling: search.sweep.budget)."""
     def on_step(i, cost, metrics):
         if STOP.is_set():
             raise Interrupted("interrupted")
@@ -80,7 +81,7 @@ def pruning_hook(trial, metric, can_prune, lost=None, clock=None):
         if lost is not None and lost.is_set():
             raise LostTrial()
         if can_prune and metric in metrics:
-            trial.report(metrics[metric], i)
+            trial.report(metrics[metric], percent_step(i, ceiling) if ceiling else i)
             if trial.should_prune():
                 raise PrunedRun(f"pruned at iteration {i}")
         return False
@@ -123,7 +124,6 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     base: base_run_config(cfg), made once per worker. lost: set (by the heartbeat) once
     another process failed the trial: it stops quietly. clock (a SearchClock): the end
     of the search under search.timeout, which stops the trial PRUNED."""
-
     search = cfg.search
     metrics = as_list(search.metric)
     links.mark_owner(trial)
@@ -136,7 +136,6 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
     tags = {"optuna.study": study.study_name, "optuna.trial_number": trial.number}
     # Each report is a storage write (~5 ms on the journal): skip them when nothing prunes.
     can_prune = len(metrics) == 1 and not isinstance(study.pruner, optuna.pruners.NopPruner)
-    on_step = pruning_hook(trial, metrics[0], can_prune, lost, clock)
     state, values_out, reason = optuna.trial.TrialState.FAIL, None, None
     finished = False  # train_run returned: its run ended tagged COMPLETE
     retry = False
@@ -147,6 +146,7 @@ def run_trial(study, trial, cfg, dims, base_overrides, parent_run_id, base=None,
         values = space_mod.suggest(trial, dims)
         trial_cfg = space_mod.apply_values(base or base_run_config(cfg), values)
         check_sampled(trial_cfg, values)
+        on_step = pruning_hook(trial, metrics[0], can_prune, lost, clock, passes(trial_cfg.train))
         result = train_run(trial_cfg, [*base_overrides, *space_mod.as_overrides(values)],
                            on_step=on_step, parent_run_id=parent_run_id, tags=tags,
                            run_name=f"trial-{trial.number}", progress=False, on_start=on_start,

@@ -8,7 +8,14 @@ from omegaconf import OmegaConf
 
 from search import links
 from search.study.ranking import ranked
-from search.sweep.budget import END_SECONDS, NO_CV_REFIT, SearchClock, refit_seconds, reserve
+from search.sweep.budget import (
+    END_SECONDS,
+    NO_CV_REFIT,
+    SearchClock,
+    percent_step,
+    refit_seconds,
+    reserve,
+)
 
 LR = optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)
 
@@ -56,3 +63,9 @@ def test_the_search_ends_before_the_deadline_by_the_reserve():
     assert not clock.passed()
     assert SearchClock(study, search(folds=5), time.time() + 30.0).passed()
     assert not SearchClock(study, search(), None).passed()  # no budget
+
+
+def test_pruner_steps_are_the_percent_of_a_trials_budget_in_either_unit():
+    # 1,500 full-batch iterations and 200 mini-batch epochs meet at the same steps
+    assert [percent_step(i, 1500) for i in (0, 149, 749, 1499)] == [0, 10, 50, 100]
+    assert [percent_step(i, 200) for i in (0, 19, 99, 199)] == [0, 10, 50, 100]

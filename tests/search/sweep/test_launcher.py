@@ -13,7 +13,7 @@ FAST = ["~search.space.train.batch_size",
         "train.num_iterations=200", "train.eval_every=20",
         "search.space.model.hidden_units.depth_high=2",
         "search.space.model.hidden_units.units_high=8"]
-TPE_MEDIAN = ["search.pruner.n_warmup_steps=40", "search.pruner.n_startup_trials=3",
+TPE_MEDIAN = ["search.pruner.n_warmup_steps=20", "search.pruner.n_startup_trials=3",
               "search.sampler.n_startup_trials=4"]
 
 
@@ -118,7 +118,8 @@ def test_pruning_stops_bad_trials_early(tmp_path):
     pruned = [t for t in study.trials if t.state.name == "PRUNED"]
     assert pruned, "the median pruner never pruned"
     for t in pruned:
-        assert max(t.intermediate_values) < 199  # stopped before the last iteration
+        # steps: the percent of the 200 iterations done; stopped before the last one
+        assert max(t.intermediate_values) < 100 and min(t.intermediate_values) >= 0
     _, _, children = runs_of(tmp_path)
     killed = [r for r in children if r.info.status == "KILLED"]
     assert len(killed) == len(pruned)
