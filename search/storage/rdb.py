@@ -174,6 +174,10 @@ class RetryingRDBStorage(BaseStorage, BaseHeartbeat):
         return self.retry(self.rdb.delete_study, study_id, landed=landed)
 
     def get_all_trials(self, study_id, deepcopy=True, states=None):
+        if states is not None and not any(s.is_finished() for s in states):
+            # RUNNING or WAITING ones only (an ask's look for a queued trial): never cached,
+            # one query that the database filters
+            return self.retry(self.rdb.get_all_trials, study_id, deepcopy, states)
         trials = self.retry(self._finished.read, self.rdb, study_id)
         if states is not None:
             trials = [t for t in trials if t.state in states]
