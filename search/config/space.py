@@ -169,17 +169,27 @@ def check_space(space, run_cfg, check_run=None):
         raise ConfigError("search.space is empty: give at least one dimension to search")
     if needs_fitting(dims):
         dims = _fitted(dims, run_cfg)
+    plain = {path: spec for path, spec in dims.items() if not spec.get("by")}
+    for path, spec in plain.items():  # first: the choices a `by` dimension's ranges follow
+        _check_values(path, spec, run_cfg, check_run)
     dims = resolve_by(dims, run_cfg)
     for path, spec in dims.items():
-        dim = typed_dimension(path, spec)
-        if OmegaConf.select(run_cfg, path, default="<missing>") == "<missing>":
-            raise ConfigError(f"search.space.{path}: {path!r} is not a key of the run config")
-        for value in candidate_values(dim):
-            trial_cfg = OmegaConf.create(OmegaConf.to_container(run_cfg, resolve=True))
-            OmegaConf.update(trial_cfg, path, value, merge=False)
-            try:
-                check_run(trial_cfg)
-            except ConfigError as e:
-                raise ConfigError(f"search.space.{path}: the value {value!r} is refused by the "
-                                  f"run config ({e})") from None
+        if path not in plain:
+            _check_values(path, spec, run_cfg, check_run)
     return dims
+
+
+def _check_values(path, spec, run_cfg, check_run):
+    """ConfigError unless path is a key of the run config that takes every value the
+    dimension spec can give it."""
+    dim = typed_dimension(path, spec)
+    if OmegaConf.select(run_cfg, path, default="<missing>") == "<missing>":
+        raise ConfigError(f"search.space.{path}: {path!r} is not a key of the run config")
+    for value in candidate_values(dim):
+        trial_cfg = OmegaConf.create(OmegaConf.to_container(run_cfg, resolve=True))
+        OmegaConf.update(trial_cfg, path, value, merge=False)
+        try:
+            check_run(trial_cfg)
+        except ConfigError as e:
+            raise ConfigError(f"search.space.{path}: the value {value!r} is refused by the "
+                              f"run config ({e})") from None
