@@ -137,10 +137,11 @@ def test_a_refit_sweep_registers_its_champion_and_names_its_metrics(tmp_path):
     assert f"/#/experiments/{exp}/runs?workflowType=machine_learning" in proc.stdout
     assert "INFO" not in proc.stderr and "alembic" not in proc.stderr, proc.stderr
     # What happens is said from the start, before a new store's tables are made.
-    first, *following = proc.stdout.splitlines()[:4]  # (the fitted space may come between)
+    first, *following = proc.stdout.splitlines()
     assert first == "study 'flower': checking the config and the data ...", proc.stdout
-    assert any(line.startswith("study 'flower': opening it and the MLflow store (a new store")
-               for line in following), proc.stdout
+    opening = next(i for i, line in enumerate(following)
+                   if line.startswith("study 'flower': opening it and the MLflow store (a new"))
+    assert all(line.startswith("space fitted to the data: ") for line in following[:opening])
 
 
 def test_params_tags_and_points_past_one_batchs_limits_are_all_stored(cfg):
