@@ -1,8 +1,15 @@
-"""The database budget of a study with 8 local workers and tiny trials, measured in
+"""The database budget of a study with several local workers and tiny trials, measured in
 pg_stat_activity: directly on PostgreSQL (one connection per process at rest, at most two in
 flight),
-and through dnn-storage-proxy (the proxy's threads only, whatever the workers). Real
-PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped when unset), real processes."""
+and through dnn-storage-proxy (the proxy's threads only, whatever the workers: half as many
+threads as workers). Real PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped when unset), real
+processes.
+
+4 workers by default: the bounds are per process (and the proxy's threads fewer than the
+workers), so 4 prove what 8 do, while each worker costs about 5 s of CPU only to import what
+it runs. DNNSWEEP_TEST_BUDGET_WORKERS=8 runs the measurement quoted in docs/distributed.md
+(8 workers, 24 trials, a proxy of 4 threads)."""
+import os
 import time
 
 import pytest
@@ -19,7 +26,8 @@ from pg_helpers import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
 
-WORKERS, N_TRIALS = 8, 24
+WORKERS = int(os.environ.get("DNNSWEEP_TEST_BUDGET_WORKERS", "4"))
+N_TRIALS, THREADS = 3 * WORKERS, WORKERS // 2
 ARGS = [f"search.workers={WORKERS}", f"search.n_trials={N_TRIALS}", "search/sampler=random",
         *FIXED_LENGTH, "train.num_iterations=30", "search.study_name=budget"]
 
@@ -33,7 +41,7 @@ def sweep(tmp_path, storage):
     return time.monotonic() - start
 
 
-def test_eight_workers_directly_hold_at_most_two_connections_each(tmp_path):
+def test_workers_directly_hold_at_most_two_connections_each(tmp_path):
     server = server_url()
     with fresh_database(server, "budget") as db:
         with Sessions(server, db) as sessions:
@@ -43,14 +51,14 @@ def test_eight_workers_directly_hold_at_most_two_connections_each(tmp_path):
     print(f"\n{WORKERS} workers directly, {N_TRIALS} trials in {seconds:.0f} s: database "
           f"sessions peak {peak}, median {median}")
     assert len(trials) == N_TRIALS and all(t.state == S.COMPLETE for t in trials)
-    # 9 processes (8 workers and their launcher): one connection each at rest, two in flight
+    # the workers and their launcher: one connection each at rest, two in flight
     assert median <= WORKERS + 1 + 2, f"{median} sessions at rest for {WORKERS + 1} processes"
     assert peak <= 2 * (WORKERS + 1), f"{peak} sessions for {WORKERS} workers and a launcher"
 
 
-def test_eight_workers_through_the_proxy_leave_the_database_the_proxys_threads(tmp_path):
+def test_workers_through_a_smaller_proxy_leave_the_database_the_proxys_threads(tmp_path):
     server = server_url()
-    port, threads = free_port(), 4
+    port, threads = free_port(), THREADS
     with fresh_database(server, "budget") as db:
         with storage_proxy(db, port, "--threads", str(threads)), \
                 Sessions(server, db) as sessions:
