@@ -40,7 +40,7 @@ def test_trials_trained_during_an_outage_longer_than_the_retry_budget_are_record
         args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
                 f"search.storage={pg.url}", "search.heartbeat_interval=1",
                 "search.grace_period=4", "search.space.train.learning_rate.high=0.1",
-                "train.num_iterations=20000", "train.eval_every=1000"]
+                "train.num_iterations=10000", "train.eval_every=1000"]
         sweep = Sweep(tmp_path, *args, env={"DNNSWEEP_DB_RETRY_SECONDS": str(BUDGET)})
 
         def trials():

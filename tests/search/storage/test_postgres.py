@@ -145,7 +145,7 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
     import optuna
 
     url = server_url()
-    name, heartbeat, grace = "killed-worker", 1, 4
+    name, heartbeat, grace, iters = "killed-worker", 1, 4, 20000
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {"MLFLOW_TRACKING_URI": tracking}
     prefix, other_host = other_host_prefix()
@@ -156,7 +156,7 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
         # trials of some seconds each, long enough to be killed in flight; the second
         # launcher runs the same command (a study refuses a launcher of another definition)
         common += ["~search.space.model.hidden_units",
-                   "train.num_iterations=60000", "train.eval_every=1000"]
+                   f"train.num_iterations={iters}", "train.eval_every=1000"]
         doomed = start_sweep(tmp_path / "a", *common, "search.n_trials=2", env=env,
                              prefix=prefix)
         try:
@@ -197,7 +197,7 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
 
         run = MlflowClient(tracking).get_run(t_dead.user_attrs["mlflow_run_id"])
         assert run.info.status in ("FAILED", "KILLED"), run.info.status
-        check_runs(tracking, name, trials, 60000)
+        check_runs(tracking, name, trials, iters)
         # detection: by heartbeat within grace (+ the restart's own start-up time)
         assert detected_after < grace + 60, detected_after
     print(f"\ndead worker ({'other host: heartbeat' if other_host else 'same host: pid'}) "

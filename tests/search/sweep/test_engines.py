@@ -94,7 +94,7 @@ def _answers(port):
 def test_a_node_lost_mid_trial_is_a_dead_worker_retried_once(tmp_path):
     """kill -9 of one array task while it trains: its trial fails, its run is closed and
     its parameters are retried once; the study still ends at its total."""
-    long = [*FIXED_LENGTH, "train.num_iterations=20000", "train.eval_every=1000",
+    long = [*FIXED_LENGTH, "train.num_iterations=10000", "train.eval_every=1000",
             "search.n_trials=3"]
     sweep = Sweep(tmp_path, *SUBMITIT_LOCAL, "search.workers=2", *long)
     try:
