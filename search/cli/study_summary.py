@@ -1,4 +1,5 @@
 """The lines dnn-sweep prints at the end of a study, from its StudyOutcome."""
+from search.config.run import trial_overrides
 from search.report import tables
 from search.secrets import mask
 from search.tracking.client import tracking_uri
@@ -9,7 +10,7 @@ def summary_lines(outcome, cfg, dims, base_overrides):
     """The best trials, the baseline beside the best, the verdict, the confirmation, the
     refit and where to browse: what a user reads once the study ends."""
     lines = tables.summary_table(outcome.study, outcome.metrics, dims, base_overrides,
-                                 cfg.search.top_k, cfg.search.cv)
+                                 cfg.search.top_k, cfg.search.cv, trial_overrides(cfg))
     lines += outcome.judgement_lines()
     if outcome.stopped == "timeout":
         lines.append(f"stopped at the time budget (search.timeout={cfg.search.timeout} s) "

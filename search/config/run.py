@@ -4,6 +4,8 @@ A config composed by Hydra arrives typed (each group's schema is registered as i
 search.config.store); a config rebuilt from data (a stored config.yaml, a trial's copy with
 sampled values) is typed here against the same schemas before its ranges are checked.
 """
+from pathlib import Path
+
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -12,6 +14,7 @@ from search.config.cv import CVSchema, check_cv
 from search.config.data import check_data, data_schema
 from search.config.errors import ConfigError
 from search.config.model import ModelSchema, check_model
+from search.config.paths import conf_dir
 from search.config.tracking import TrackingSchema, check_tracking
 from search.config.train import TrainSchema, check_train
 
@@ -103,3 +106,21 @@ def base_run_config(cfg):
             and metric in STOP_METRICS:
         base.train.stop_metric = metric
     return base
+
+
+def trial_overrides(cfg):
+    """What makes a trial train differently from dnn-train with the same overrides: the
+    run settings dnn-sweep's own config gives every trial (conf/sweep.yaml: early stopping,
+    the dtype) and the stop metric base_run_config sets, as overrides with this sweep's
+    values, so that a printed dnn-train command trains as the trial did."""
+    own = OmegaConf.load(Path(conf_dir()) / "sweep.yaml")
+    base = base_run_config(cfg)
+    keys = [f"{g}.{k}" for g in ("data", "model", "train", "cv") for k in own.get(g) or {}]
+    if base.train.get("stop_metric") is not None and "train.stop_metric" not in keys:
+        keys.append("train.stop_metric")
+    return [f"{key}={_override_value(OmegaConf.select(base, key))}" for key in keys]
+
+
+def _override_value(value):
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) \
+        else str(value)

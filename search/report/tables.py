@@ -22,8 +22,10 @@ def best_summary(study, metrics):
             "params": t.params, "run_id": links.trial_run_id(t), "number": t.number}
 
 
-def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
-    """Lines to print: the top_k trials and the commands that re-run the best one."""
+def summary_table(study, metrics, dims, base_overrides, top_k, cv=None, trial_settings=()):
+    """Lines to print: the top_k trials and the commands that re-run the best one
+    (trial_settings: the overrides a trial trains with beyond dnn-train's, such as
+    train.patience=10)."""
     top = ranked(study)[:top_k]
     if not top:
         return ["no trial completed"]
@@ -42,14 +44,20 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None):
     best = top[0]
     sampled = space_mod.values_from_params(best.params, dims)
     # A base override of a searched key (train.num_iterations=30) is replaced by its sample.
-    kept = [o for o in base_overrides if o.lstrip("+~").split("=", 1)[0] not in sampled]
-    overrides = [*kept, *space_mod.as_overrides(sampled)]
+    kept = [o for o in base_overrides if _key(o) not in sampled]
+    given = {_key(o) for o in kept}
+    settings = [o for o in trial_settings if _key(o) not in sampled and _key(o) not in given]
+    overrides = [*kept, *settings, *space_mod.as_overrides(sampled)]
     if cv is not None and cv.folds:
         overrides += [f"cv.folds={cv.folds}", f"cv.repeats={cv.repeats}"]
     lines += ["", "re-run the best trial:",
               "  dnn-train " + " ".join(_quote(o) for o in overrides),
               f"  dnn-reproduce {links.trial_run_id(best) or 'RUN_ID'}"]
     return [mask(line) for line in lines]
+
+
+def _key(override):
+    return override.lstrip("+~").split("=", 1)[0]
 
 
 def _quote(override):

@@ -94,3 +94,18 @@ def test_a_warm_start_copy_in_the_best_trials_table_names_the_trial_it_copies():
     rows = summary_table(s, ["val_cost"], dims, [], 5)[2:4]
     assert "(warm start: wide#43) train.learning_rate=0.1" in rows[0]
     assert "warm start" not in rows[1]
+
+
+def test_the_rerun_command_carries_the_trials_settings_unless_given_or_sampled():
+    from search.report.tables import summary_table
+
+    s = optuna.create_study()
+    dims = {"train.learning_rate": {"type": "float", "low": 1e-3, "high": 1.0, "log": True}}
+    dist = {"train.learning_rate": optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)}
+    s.add_trial(optuna.trial.create_trial(params={"train.learning_rate": 0.1}, value=0.2,
+                                          distributions=dist))
+    settings = ["train.patience=10", "train.dtype=float32", "train.learning_rate=0.3"]
+    command = summary_table(s, ["val_cost"], dims, ["data=digits", "train.dtype=float64"], 5,
+                            trial_settings=settings)[-2].split()
+    assert command == ["dnn-train", "data=digits", "train.dtype=float64", "train.patience=10",
+                       "train.learning_rate=0.1"]
