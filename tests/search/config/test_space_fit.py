@@ -13,10 +13,12 @@ BATCH = {"type": "categorical", "choices": None}
 
 
 @pytest.mark.parametrize("shape, units, sizes", [
-    ((2, 1, 320), (2, 32), [32]),             # planar: the floor of 32 units
+    ((2, 1, 320), (2, 32), [None, 32]),       # planar: the floor of 32 units
     ((64, 10, 1437), (10, 128), [32, 64, 128]),  # digits: 2 x 64 -> 128, at least n_y
-    ((30, 1, 364), (2, 64), [32]),            # breast_cancer, a fold of 5
-    ((12288, 1, 167), (2, 41), []),           # cat: the ceiling of 256, then m / 4
+    ((30, 1, 364), (2, 64), [None, 32]),      # breast_cancer, a fold of 5
+    ((12288, 1, 167), (2, 41), [None]),       # cat: the ceiling of 256, then m / 4
+    ((2, 1, 512), (2, 32), [None, 32, 64]),   # full batch up to 512 examples
+    ((2, 1, 513), (2, 32), [32, 64]),
     ((784, 10, 48000), (10, 256), [32, 64, 128, 256]),
 ])
 def test_widths_and_batch_sizes_follow_the_shape(shape, units, sizes):
@@ -24,8 +26,8 @@ def test_widths_and_batch_sizes_follow_the_shape(shape, units, sizes):
     fitted = fit_dims(dims, *shape)
     layers = fitted["model.hidden_units"]
     assert (layers["units_low"], layers["units_high"]) == units
-    assert fitted["train.batch_size"]["choices"] == [None, *sizes]
-    assert all(b * 8 <= shape[2] for b in sizes)
+    assert fitted["train.batch_size"]["choices"] == sizes
+    assert all(b * 8 <= shape[2] for b in sizes if b)
     assert dims["model.hidden_units"]["units_high"] is None  # the input is left alone
     assert len(fitted_lines(fitted)) == 2
 
@@ -52,7 +54,7 @@ def test_the_default_sweep_fits_its_data_and_stores_why():
     dims = check_sweep_config(cfg)
     assert (dims["model.hidden_units"]["units_low"], dims["model.hidden_units"]["units_high"]) \
         == (10, 128)
-    assert dims["train.batch_size"]["choices"] == [None, 32, 64, 128]
+    assert dims["train.batch_size"]["choices"] == [32, 64, 128]
     assert "train.num_iterations" not in dims  # a ceiling now: trials stop early
     definition = study_definition(cfg, dims, "digest")
     assert "n_x=64 inputs" in definition["search.space.model.hidden_units.fitted"]
