@@ -222,7 +222,8 @@ def test_the_sweep_config_is_the_run_config_plus_search():
     for group in ("data", "model", "cv"):
         assert sweep[group] == run[group]
     assert run.train.patience is None and sweep.train.patience == 10  # trials stop early
-    sweep.train.patience = None
+    assert run.train.dtype == "float64" and sweep.train.dtype == "float32"
+    sweep.train.patience, sweep.train.dtype = None, "float64"
     assert sweep.train == run.train
     assert sweep.tracking.experiment == "digits-sweep"
     assert set(sweep) == set(run) | {"search"}
