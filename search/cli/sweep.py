@@ -9,6 +9,7 @@ from search.cli.common import EXIT_FAILED, Exit, fail, hydra_task, run_hydra_app
 from search.cli.study_summary import summary_lines
 from search.config import ConfigError
 from search.config.names import STUDY_NAME
+from search.config.overrides import override_key
 from search.config.rules import check_rules
 from search.config.space_fit import fitted_lines
 from search.run.train import load_run_data
@@ -33,7 +34,7 @@ def sweep_task(cfg):
 
     from omegaconf import OmegaConf
 
-    given = any(o.lstrip("+~").split("=", 1)[0] == "search.study_name"
+    given = any(override_key(o) == "search.study_name"
                 for o in HydraConfig.get().overrides.task)
     name, source = (OmegaConf.select(cfg, f"search.{key}", throw_on_resolution_failure=False)
                     for key in ("study_name", "narrow_from"))

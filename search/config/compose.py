@@ -4,6 +4,7 @@ a range the schema refuses, becomes one ConfigError naming the override or key."
 from omegaconf.errors import OmegaConfBaseException
 
 from search.config.errors import ConfigError
+from search.config.overrides import override_key
 from search.config.paths import conf_dir
 
 SYNTAX = "key=value, +key=value, ~key or group=option"
@@ -64,9 +65,9 @@ def explain(e, overrides):
     cause = e.__cause__ if isinstance(e.__cause__, OmegaConfBaseException) else e
     message = str(cause).splitlines()[0]
     key = getattr(cause, "full_key", None)
-    culprit = next((o for o in overrides if key and o.lstrip("+~").split("=")[0] == key), None)
+    culprit = next((o for o in overrides if key and override_key(o) == key), None)
     if culprit is None:
-        culprit = next((o for o in overrides if o.lstrip("+~").split("=")[0] in str(e)), None)
+        culprit = next((o for o in overrides if override_key(o) in str(e)), None)
     keys = _object_keys(cause)
     if keys and "not in" in message:
         message += f" (its keys: {keys})"

@@ -14,6 +14,7 @@ from search.config.cv import CVSchema, check_cv
 from search.config.data import check_data, data_schema
 from search.config.errors import ConfigError
 from search.config.model import ModelSchema, check_model
+from search.config.overrides import as_overrides
 from search.config.paths import conf_dir
 from search.config.tracking import TrackingSchema, check_tracking
 from search.config.train import TrainSchema, check_train
@@ -118,9 +119,4 @@ def trial_overrides(cfg):
     keys = [f"{g}.{k}" for g in ("data", "model", "train", "cv") for k in own.get(g) or {}]
     if base.train.get("stop_metric") is not None and "train.stop_metric" not in keys:
         keys.append("train.stop_metric")
-    return [f"{key}={_override_value(OmegaConf.select(base, key))}" for key in keys]
-
-
-def _override_value(value):
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) \
-        else str(value)
+    return as_overrides({key: OmegaConf.select(base, key) for key in keys})

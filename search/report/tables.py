@@ -5,6 +5,7 @@ from pathlib import Path
 import optuna
 
 from search import links
+from search.config.overrides import override_key
 from search.secrets import mask
 from search.study import space as space_mod
 from search.study.ranking import ranked
@@ -44,9 +45,9 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None, trial_se
     best = top[0]
     sampled = space_mod.values_from_params(best.params, dims)
     # A base override of a searched key (train.num_iterations=30) is replaced by its sample.
-    kept = [o for o in base_overrides if _key(o) not in sampled]
-    given = {_key(o) for o in kept}
-    settings = [o for o in trial_settings if _key(o) not in sampled and _key(o) not in given]
+    kept = [o for o in base_overrides if override_key(o) not in sampled]
+    given = {override_key(o) for o in kept}
+    settings = [o for o in trial_settings if override_key(o) not in sampled and override_key(o) not in given]
     overrides = [*kept, *settings, *space_mod.as_overrides(sampled)]
     if cv is not None and cv.folds:
         overrides += [f"cv.folds={cv.folds}", f"cv.repeats={cv.repeats}"]
@@ -54,10 +55,6 @@ def summary_table(study, metrics, dims, base_overrides, top_k, cv=None, trial_se
               "  dnn-train " + " ".join(_quote(o) for o in overrides),
               f"  dnn-reproduce {links.trial_run_id(best) or 'RUN_ID'}"]
     return [mask(line) for line in lines]
-
-
-def _key(override):
-    return override.lstrip("+~").split("=", 1)[0]
 
 
 def _quote(override):

@@ -8,6 +8,7 @@ and checks: search.config.space.
 """
 from omegaconf import OmegaConf
 
+from search.config.overrides import as_overrides  # noqa: F401 - the trials' overrides
 from search.config.space import check_space, dimensions  # noqa: F401 - the space's schema
 
 
@@ -103,13 +104,3 @@ def apply_values(run_cfg, values):
         OmegaConf.update(cfg, path, value, merge=False)
     return cfg
 
-
-def as_overrides(values):
-    """Hydra command-line overrides for the values: train.learning_rate=0.01 ..."""
-    def fmt(v):
-        if isinstance(v, list):
-            return "[" + ",".join(fmt(x) for x in v) + "]"
-        if v is None:
-            return "null"
-        return repr(v) if isinstance(v, float) else str(v)
-    return [f"{path}={fmt(v)}" for path, v in values.items()]
