@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from dnn import ModelSettings, TrainSettings
-from dnn.train import accuracy
 from dnn.data import load_dataset
-from search.run.cv import Lockstep, Stacked, choose_method, fold_splits, training_pool
+from dnn.train import accuracy
+from search.run.cv import fold_runner, fold_splits, training_pool
 
 CASES = {  # name: (hidden units, activation, optimizer, learning rate, batch size)
     "[111] sigmoid momentum b=64": ([111], "sigmoid", "momentum", 0.02, 64),
@@ -34,9 +34,7 @@ def folds_of(X, Y, splits, case, dtype):
     model = ModelSettings(hidden, activation, "he")
     train = TrainSettings(learning_rate=rate, optimizer=optimizer, batch_size=batch_size,
                           num_epochs=10 ** 9, dtype=dtype)
-    method = choose_method(X.shape[0], X.shape[1], model, train, len(splits), Y.shape[0])
-    kind = Lockstep if method == "lockstep" else Stacked
-    return kind(X, Y, splits, [1] * len(splits), model, train)
+    return fold_runner(X, Y, splits, [1] * len(splits), model, train, len(splits))
 
 
 def val_accuracy(cv, X, Y, splits, activation):

@@ -124,6 +124,13 @@ class Stacked(StackedTrainer):
                          first_layer=first_layer)
 
 
+def fold_runner(X, Y, splits, seeds, model, train, folds, method=None):
+    """The splits' trainers, stepped together: method "stacked", "lockstep" or None
+    (choose_method's pick for K=folds)."""
+    method = method or choose_method(*X.shape, model, train, folds, Y.shape[0])
+    return {"stacked": Stacked, "lockstep": Lockstep}[method](X, Y, splits, seeds, model, train)
+
+
 def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method=None,
                    stopping=None):
     """Train every fold, all advancing one iteration at a time. callback(i, mean_cost,
@@ -138,9 +145,7 @@ def cross_validate(data, fit_kwargs, folds, repeats, data_seed, callback, method
     train = replace(train, patience=None)  # the folds' own trainers never stop alone
     splits = fold_splits(y, folds, repeats, data_seed)
     seeds = [train.seed + n // folds for n in range(len(splits))]  # a new init each repeat
-    method = method or choose_method(*X.shape, model, train, folds, Y.shape[0])
-    folds_run = {"stacked": Stacked, "lockstep": Lockstep}[method](X, Y, splits, seeds, model,
-                                                                    train)
+    folds_run = fold_runner(X, Y, splits, seeds, model, train, folds, method)
     costs = []
     while not folds_run.done:
         fold_costs, fold_metrics = folds_run.step()
