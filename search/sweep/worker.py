@@ -72,7 +72,11 @@ def trial_values(result, metrics, seconds):
 
 def pruning_hook(trial, metric, can_prune, lost=None, clock=None, ceiling=None):
     """on_step of a trial: stops it at Ctrl-C, once lost, when clock (a SearchClock) ends the
-    search (PRUNED), and when pruned (steps: percent of its ceiling: search.sweep.budget)."""
+    search (PRUNED), and when pruned (steps: percent of its ceiling: search.sweep.budget).
+    Past 100 passes several passes share a percent: the first of them is reported (Optuna
+    ignores a step reported again, with a warning per pass)."""
+    reported = [-1]  # the last step reported
+
     def on_step(i, cost, metrics):
         if STOP.is_set():
             raise Interrupted("interrupted")
@@ -80,8 +84,10 @@ def pruning_hook(trial, metric, can_prune, lost=None, clock=None, ceiling=None):
             raise PrunedRun(f"stopped at iteration {i}: search.timeout reached")
         if lost is not None and lost.is_set():
             raise LostTrial()
-        if can_prune and metric in metrics:
-            trial.report(metrics[metric], percent_step(i, ceiling) if ceiling else i)
+        step = percent_step(i, ceiling) if ceiling else i
+        if can_prune and metric in metrics and step > reported[0]:
+            trial.report(metrics[metric], step)
+            reported[0] = step
             if trial.should_prune():
                 raise PrunedRun(f"pruned at iteration {i}")
         return False

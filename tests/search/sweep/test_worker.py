@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 from search import links
 from search.config import conf_dir
 from search.study.study import open_study
-from search.sweep.worker import run_trial
+from search.sweep.worker import pruning_hook, run_trial
 from search.tracking.client import client_for
 
 S = optuna.trial.TrialState
@@ -57,3 +57,18 @@ def test_an_error_while_sampling_fails_the_trial_with_its_reason(sweep_cfg, tmp_
     assert expected in trial.user_attrs[links.FAIL_REASON]
     assert links.trial_run_id(trial) is None, "it failed before its run was opened"
     assert not runs_left_running(tmp_path)
+
+
+def test_a_trial_longer_than_100_passes_reports_each_percent_once(recwarn):
+    """200 epochs: two passes a percent. Each percent step is reported once, with the value
+    of its first pass, and Optuna is never asked to overwrite a step (it would warn at every
+    other pass: hundreds of lines on a sweep's terminal)."""
+    study = optuna.create_study()
+    trial = study.ask()
+    on_step = pruning_hook(trial, "val_cost", can_prune=True, ceiling=200)
+    for i in range(200):
+        on_step(i, 1.0, {"val_cost": 1.0 / (i + 1)})
+    assert not [w for w in recwarn if "already reported" in str(w.message)]
+    steps = study.trials[0].intermediate_values
+    assert sorted(steps) == list(range(0, 101))
+    assert steps[1] == pytest.approx(1.0 / 2) and steps[100] == pytest.approx(1.0 / 200)
