@@ -11,7 +11,7 @@ from search.config.cv import CVSchema, check_cv
 from search.config.errors import ConfigError
 from search.config.launcher import check_launcher
 from search.config.names import MODEL_NAME, STUDY_NAME
-from search.config.rules import SEED, Flag, Integer, Positive, Text, check_rules
+from search.config.rules import SEED, Flag, Integer, OneOf, Positive, Text, check_rules
 
 MAX_WORKERS = 4 * (os.cpu_count() or 1)  # worker processes on one machine
 MAX_LAUNCHED = 1024  # workers a cluster engine starts (search/launcher: slurm, dask)
@@ -61,6 +61,9 @@ class SearchSchema:
     #                                several objectives (with as many directions)
     direction: Any = "minimize"    # maximize for accuracies and val_auc
     seed: int = 0                  # seeds the sampler
+    first_trial: str = "usual"     # a new study's first trial: usual (Adam at 1e-3, ReLU, one
+    #                                wide layer, batches of 64, where the space allows them:
+    #                                search.study.first_trial) or sampled
     retry_failed: bool = True      # a trial whose worker died or was interrupted is retried once
     heartbeat_interval: int = 5    # seconds between a running trial's heartbeats (RDB storages)
     grace_period: int = 20         # seconds without a heartbeat before a trial counts as dead
@@ -91,6 +94,7 @@ class SearchSchema:
 RULES = {
     "study_name": STUDY_NAME, "storage": Text(optional=True), "n_trials": Integer(1, 10**6),
     "timeout": Positive(optional=True), "workers": Integer(1, MAX_LAUNCHED), "seed": SEED,
+    "first_trial": OneOf(("usual", "sampled")),
     "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
     "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
     "register": Text(optional=True), "log_trial_models": Flag(),

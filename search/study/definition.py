@@ -108,15 +108,16 @@ def equalizing_overrides(stored, current, keys):
 
 def check_definition(study, current, lock):
     """Store the definition of a new study (or of one made before definitions were
-    recorded); raise ConfigError when the stored one differs from current."""
+    recorded) and return True: this launcher created it; False when the stored one equals
+    current; raise ConfigError when it differs."""
     with lock:
         stored = study.user_attrs.get(DEFINITION_KEY)
         if stored is None:
             study.set_user_attr(DEFINITION_KEY, current)
-            return
+            return True
     keys = differences(stored, current)
     if not keys:
-        return
+        return False
     shown = ", ".join(f"{k} ({_fmt(stored.get(k, '<absent>'))} -> {_fmt(current.get(k, '<absent>'))})"
                       for k in keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
     fix = " ".join(equalizing_overrides(stored, current, keys))

@@ -18,6 +18,7 @@ from search.storage.journal import journal_path
 from search.storage.locks import ask_lock
 from search.storage.urls import is_shared, sqlite_path
 from search.study.definition import check_definition, data_digest, study_definition
+from search.study.first_trial import queue_usual
 from search.study.narrow_from import space_yaml, warm_start
 from search.study.stopping import stop_reason
 from search.study.study import (
@@ -182,8 +183,10 @@ def _sweep(cfg, dims, base_overrides, stack, say, begun):
     metrics = as_list(search.metric)
     study = open_study(cfg, dims)
     data = load_run_data(cfg)[0]
-    check_definition(study, study_definition(cfg, dims, data_digest(data)),
-                     ask_lock(search.storage))
+    created = check_definition(study, study_definition(cfg, dims, data_digest(data)),
+                               ask_lock(search.storage))
+    if created:
+        queue_usual(study, cfg, dims, say)
     if search.narrow_from:
         added = warm_start(study, cfg, dims, ask_lock(search.storage))
         if added:

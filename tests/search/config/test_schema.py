@@ -96,6 +96,7 @@ BAD_SEARCH = [
     (["search.direction=up"], "search.direction"),
     (["search.seed=-1"], "search.seed"),
     (["search.retry_failed=maybe"], "search.retry_failed"),
+    (["search.first_trial=default"], "search.first_trial"),
     (["search.heartbeat_interval=0"], "search.heartbeat_interval"),
     (["search.grace_period=5"], "search.grace_period"),
     (["search.cv.folds=1"], "search.cv.folds"),
