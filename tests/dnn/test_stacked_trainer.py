@@ -1,4 +1,4 @@
-"""StackedTrainer: each fold's curve equals dnn.Trainer on that fold alone (1e-9 over 100
+"""StackedTrainer: each fold's curve equals dnn.Trainer on that fold alone (1e-10 over 100
 iterations in float64), with mini-batches (each fold's own shuffles, folds of unequal
 batch counts), dropout, L2 and every optimizer, on both paths of the first layer (dense,
 and span: dnn/span.py)."""
@@ -74,14 +74,14 @@ def assert_fold_curves_equal(stacked, alone, rows):
     evaluated = 0
     for costs, metrics, expected in rows:
         for f, (cost, fold_metrics) in enumerate(expected):
-            assert costs[f] == pytest.approx(cost, rel=1e-9)
-            assert metrics[f] == pytest.approx(fold_metrics, rel=1e-9)
+            assert costs[f] == pytest.approx(cost, rel=1e-10)
+            assert metrics[f] == pytest.approx(fold_metrics, rel=1e-10)
             evaluated += bool(fold_metrics)
     n, every = stacked.passes, stacked.eval_period
     assert evaluated == 5 * len({*range(0, n, every), n - 1})  # 0, every, ... and the last
     for f, t in enumerate(alone):
         for k, p in t.parameters.items():
-            np.testing.assert_allclose(stacked.parameters(f)[k], p, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(stacked.parameters(f)[k], p, rtol=1e-10, atol=1e-12)
 
 
 SPAN_CASES = [  # (activation, output, optimizer, keep_prob, lambd), full batch
