@@ -1,7 +1,9 @@
 """How a worker is asked to stop at its next safe point: Ctrl-C, SIGTERM, or its launcher's
 death. STOP is set; the training loop and the worker loop look at it."""
+import multiprocessing
 import signal
 import threading
+from multiprocessing.connection import wait as wait_any
 
 STOP = threading.Event()
 
@@ -19,25 +21,14 @@ def stop_on_signals():
 
 def stop_when_launcher_dies():
     """A worker whose launcher died (kill -9) stops at its next safe point, closing its
-    trial and run as for Ctrl-C: Linux sends it SIGTERM when its parent dies (prctl
-    PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
-    import ctypes
-    import multiprocessing
-    import os
-
+    trial and run as for Ctrl-C. A thread waits on multiprocessing's parent sentinel, a pipe
+    the launcher holds open while it lives: a worker forked from the fork server has that
+    server, not the launcher, as its parent process (os.getppid, PR_SET_PDEATHSIG)."""
     parent = multiprocessing.parent_process()
     if parent is None:
         return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(1, signal.SIGTERM, 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        armed = False
-    if os.getppid() != parent.pid:  # died before the signal was armed
+
+    def watch():
+        wait_any([parent.sentinel])  # readable (end of file) once the launcher is gone
         STOP.set()
-    elif not armed:
-        def watch():
-            while os.getppid() == parent.pid and not STOP.wait(1.0):
-                pass
-            STOP.set()
-        threading.Thread(target=watch, daemon=True, name="launcher-watch").start()
+    threading.Thread(target=watch, daemon=True, name="launcher-watch").start()

@@ -291,8 +291,8 @@ def parent_run_of(study):
 
 
 def worker_entry(cfg_yaml, dims, base_overrides, deadline, threads, index=0):
-    """Entry point of a spawned worker process (index: its rank among the local workers)."""
-    show_notes()  # a spawned process: its storage notes go to stderr as the launcher's do
+    """Entry point of a local worker process (index: its rank among the local workers)."""
+    show_notes()  # a new process: its storage notes go to stderr as the launcher's do
     stop_on_signals()
     stop_when_launcher_dies()
     try:

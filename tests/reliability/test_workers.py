@@ -207,8 +207,8 @@ def test_two_launchers_of_one_study_draw_their_own_trials(tmp_path):
 
 @pytest.mark.slow
 def test_a_launcher_killed_with_kill_9_stops_its_workers_and_a_rerun_reaches_the_total(tmp_path):
-    """kill -9 of the launcher: its workers stop at their next iteration (parent-death
-    signal), closing their trials (FAIL "interrupted") and runs (KILLED); the same command
+    """kill -9 of the launcher: its workers stop at their next iteration (each watches
+    its launcher's end of a pipe), closing their trials (FAIL "interrupted") and runs (KILLED); the same command
     run again finds nothing running elsewhere, closes the parent run and reaches the total."""
     n_trials = 3
     args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
