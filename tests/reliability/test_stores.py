@@ -3,7 +3,6 @@ the same moment is waited for; a torn last journal record is dropped, a copy kep
 study goes on.
 """
 import subprocess
-import time
 
 import pytest
 from faults import (
@@ -22,15 +21,21 @@ from helpers import client_of, run_cli
 
 # ----------------------------------------------------------------- a new MLflow store raced
 
-RACE = """import sys, time
-mode, uri, start = sys.argv[1:4]
+# Each process imports what it needs, says it is ready (a file in `ready`), and opens the
+# store as soon as all are: together, within a millisecond, however long the imports took.
+RACE = """import os, sys, time
+mode, uri, ready, n = sys.argv[1:5]
 if mode == "ours":
     from omegaconf import OmegaConf
     from search.tracking.client import client_for
     import mlflow
 else:
     from mlflow import MlflowClient
-while time.time() < float(start):
+open(os.path.join(ready, str(os.getpid())), "w").close()
+give_up = time.monotonic() + 300
+while len(os.listdir(ready)) < int(n):
+    if time.monotonic() > give_up:
+        sys.exit("the other processes never got ready")
     time.sleep(0.001)
 if mode == "ours":
     client_for(OmegaConf.create({"uri": uri})).search_experiments()
@@ -48,11 +53,14 @@ def test_a_new_mlflow_store_created_by_another_client_at_once_is_waited_for(tmp_
     for round_ in range(3):
         uri = f"sqlite:///{tmp_path}/r{round_}/mlflow.db"
         (tmp_path / f"r{round_}").mkdir()
-        start = str(time.time() + 8)  # all imports done: they open the store together
-        procs = {f"{m}-{i}": subprocess.Popen([sys.executable, "-c", RACE, m, uri, start],
+        ready = tmp_path / f"ready{round_}"
+        ready.mkdir()
+        modes = ["ours", "other", "ours"]
+        procs = {f"{m}-{i}": subprocess.Popen([sys.executable, "-c", RACE, m, uri, ready,
+                                              str(len(modes))],
                                              stderr=subprocess.PIPE, text=True,
                                              env=cli_env({"PYTHONPATH": str(REPO)}))
-                 for i, m in enumerate(["ours", "other", "ours"])}
+                 for i, m in enumerate(modes)}
         errors = {k: p.communicate(timeout=DEADLINE)[1] for k, p in procs.items()}
         failed = {k: e[-400:] for k, e in errors.items() if procs[k].returncode != 0}
         assert not [k for k in failed if k.startswith("ours")], failed
