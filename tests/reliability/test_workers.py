@@ -349,18 +349,21 @@ def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_p
 
 # ------------------------------------------------------------------ search.timeout in flight
 
+TIMEOUT = 40
+
+
 @pytest.mark.slow
 def test_search_timeout_stops_the_trials_in_flight(tmp_path):
-    """search.timeout=90 (time for the store and the workers to start on a busy machine: it
-    counts from the command's start, and leaves END_SECONDS to the study's end) with trials far
-    longer: the trials in flight stop at the deadline (PRUNED, with the reason; runs KILLED)
-    instead of running to their end (search.timeout=10 took 69 s), and the sweep says no
-    trial completed within it."""
-    args = ["search.workers=2", "search.n_trials=4", "search.timeout=90", *FIXED_LENGTH,
+    """search.timeout=40 (it counts from the command's start and leaves END_SECONDS to the
+    study's end: 30 s for the store and the workers to start on a busy machine and their
+    first trials to begin) with trials far longer: the trials in flight stop at the deadline
+    (PRUNED, with the reason; runs KILLED) instead of running to their end, and the sweep
+    says no trial completed within it."""
+    args = ["search.workers=2", "search.n_trials=4", f"search.timeout={TIMEOUT}", *FIXED_LENGTH,
             "train.num_iterations=100000000", "train.eval_every=1000"]
     proc = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
     assert proc.returncode == 1, proc.stderr
-    assert "no trial completed within search.timeout=90" in proc.stderr
+    assert f"no trial completed within search.timeout={TIMEOUT}" in proc.stderr
     trials = load_trials(tmp_path)
     assert trials and all(t.state == S.PRUNED for t in trials), [t.state for t in trials]
     assert all("search.timeout" in t.user_attrs["reason"] for t in trials)
