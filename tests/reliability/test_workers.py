@@ -99,9 +99,15 @@ def interrupt(sweep, how):
         os.kill(sweep.pid, signal.SIGTERM)  # the launcher only, as `kill PID` does
 
 
+RESUMED = "ctrl-c"  # the study one of them leaves is resumed (the same command again)
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 @pytest.mark.slow
 def test_an_interrupted_sweep_closes_its_trials_and_resumes_to_its_total(tmp_path, how):
+    """Either signal closes the in-flight trials (FAIL "interrupted"), their runs and the
+    parent run KILLED, checked for both; what a re-run reads is that stored state alone, the
+    same after either, so the resume to the total is checked once (RESUMED)."""
     n_trials = 4
     args = ["search.workers=2", f"search.n_trials={n_trials}", *FIXED_LENGTH,
             "train.num_iterations=6000", "train.eval_every=500"]
@@ -133,6 +139,8 @@ def test_an_interrupted_sweep_closes_its_trials_and_resumes_to_its_total(tmp_pat
             assert run.info.status == "KILLED" and run.data.tags["error"] == "interrupted"
         parents, _ = split_runs(client)
         assert [p.info.status for p in parents] == ["KILLED"]
+        if how != RESUMED:
+            return
 
         again = run_cli("dnn-sweep", *args, cwd=tmp_path, timeout=DEADLINE)
         assert again.returncode == 0, (again.stdout, again.stderr)
