@@ -363,8 +363,8 @@ TIMEOUT = 40
 @pytest.mark.slow
 def test_search_timeout_stops_the_trials_in_flight(tmp_path):
     """search.timeout=40 (it counts from the command's start and leaves END_SECONDS to the
-    study's end: 30 s for the store and the workers to start on a busy machine and their
-    first trials to begin) with trials far longer: the trials in flight stop at the deadline
+    study's end: the rest, over 30 s, for the store and the workers to start on a busy
+    machine and their first trials to begin) with trials far longer: the trials in flight stop at the deadline
     (PRUNED, with the reason; runs KILLED) instead of running to their end, and the sweep
     says no trial completed within it."""
     args = ["search.workers=2", "search.n_trials=4", f"search.timeout={TIMEOUT}", *FIXED_LENGTH,
