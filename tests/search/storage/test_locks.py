@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
+from pg_checks import Sessions, check_runs, check_study
 from pg_helpers import _connect, fresh_database, free_port, server_url, stop_group
 
 from search.storage import locks
@@ -126,8 +128,8 @@ COUNTER = textwrap.dedent("""
 """)
 
 
-def pgbouncer(tmp_path, server, db):
-    """PgBouncer in transaction-pooling mode in front of db, with two server connections.
+def pgbouncer(tmp_path, server, db, pool=2):
+    """PgBouncer in transaction-pooling mode in front of db, with `pool` server connections.
     tmp_path must be readable by PgBouncer's user (it refuses to run as root)."""
     binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
     if not os.path.exists(binary):
@@ -147,7 +149,7 @@ def pgbouncer(tmp_path, server, db):
         auth_type = trust
         auth_file = {tmp_path / 'users.txt'}
         pool_mode = transaction
-        default_pool_size = 2
+        default_pool_size = {pool}
         max_client_conn = 100
         unix_socket_dir =
         """))
@@ -200,3 +202,43 @@ def test_the_ask_lock_excludes_through_pgbouncer_in_transaction_mode(tmp_path):
             cur.execute("SELECT n FROM counter")
             assert cur.fetchone()[0] == workers * rounds
         conn.close()
+
+
+@pytest.mark.slow
+def test_a_whole_sweep_of_four_workers_runs_through_pgbouncer_on_five_server_connections(
+        tmp_path):
+    """The study's storage URL names PgBouncer (transaction pooling, 5 server connections):
+    4 workers run it to exactly its total, no trial duplicated or left RUNNING, one closed
+    run per trial with its whole curve, and the database never sees more than the pool.
+    Five: a process opening the study holds 3 connections at once (the opening lock, and
+    Optuna's 2), the ask lock's holder 2; with fewer, they can wait on each other until
+    PgBouncer's query_wait_timeout (docs/distributed.md)."""
+    import optuna
+
+    server, n_trials, iters, pool = server_url(), 12, 40, 5
+    with fresh_database(server, "bounced_study") as url:
+        shared = Path(tempfile.mkdtemp(prefix="dnnsweep-pgbouncer-"))
+        shared.chmod(0o755)
+        proc, bounced = pgbouncer(shared, server, dbname(url), pool)
+        try:
+            with Sessions(server, url) as sessions:
+                out = run_cli("dnn-sweep", f"search.storage={bounced}", "search.workers=4",
+                              f"search.n_trials={n_trials}", f"train.num_iterations={iters}",
+                              "train.patience=null", "~search.space.train.batch_size",
+                              "tracking.history_points=null", "tracking.log_model=false",
+                              "search.study_name=bounced", cwd=tmp_path,
+                              env={"MLFLOW_TRACKING_URI": ""}, check=0, timeout=150)
+        finally:
+            stop_group(proc)
+            shutil.rmtree(shared, ignore_errors=True)
+        storage = optuna.storages.RDBStorage(url)
+        try:
+            trials = optuna.load_study(study_name="bounced", storage=storage).get_trials()
+        finally:
+            storage.engine.dispose()
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]  # no worker gave up
+    assert len(check_study(trials, n_trials)) == n_trials == len(trials), out.stdout
+    check_runs(f"sqlite:///{tmp_path}/mlruns/mlflow.db", "bounced", trials, iters)
+    assert len({t.user_attrs["owner"] for t in trials}) > 1  # the workers shared the study
+    peak, _ = sessions.figures()
+    assert peak <= pool, f"{peak} sessions on the study's database behind a pool of {pool}"
