@@ -3,7 +3,8 @@ refit, then the study's end (verdict, trials.csv, plots, report). The search the
 ends early enough to leave them the time they are expected to take, worked out again
 from the study's storage as its best trial changes, by every worker and by the launcher:
 
-    search end = start + timeout - (confirmation + refit + END_SECONDS)
+    search end = start + timeout - (confirmation + refit + END_SECONDS
+                                    + END_PER_TRIAL x finished trials)
 
 - the refit: the best trial's training seconds, scaled to the best_iteration + 1 passes
   the refit trains (of the passes the trial ran), and by NO_CV_REFIT for a trial that
@@ -12,20 +13,24 @@ from the study's storage as its best trial changes, by every worker and by the l
   overestimates it; the one exception is the span path of full-batch gd on fewer
   examples than inputs (docs/benchmarks.md), whose folds cost less than one plain fit;
 - search.confirm: each of the top_k best trials' seconds, seeds times;
-- END_SECONDS for the rest (measured on digits: see docs/studies.md).
+- END_SECONDS and END_PER_TRIAL for the rest: the report fetches and draws every finished
+  trial's curve (measured on digits and breast_cancer: see docs/studies.md).
 Before any trial completes there is nothing to scale: the search may run until the
-deadline less END_SECONDS.
+deadline less the end's share.
 """
 import time
 
 from omegaconf import OmegaConf
 
 from search import links
-from search.study.ranking import ranked
+from search.study.ranking import best_first
 
-# The refit's run and model, the verdict, trials.csv, plots, report: 3.5-4.5 s after the refit's
-# training on digits (a 30 s study, load 0.6-1.1); 10 s left a quarter of such a budget unused.
-END_SECONDS = 5.0
+# The refit's run and model, the verdict, trials.csv, plots, report after the refit's training:
+# 3.5-4.5 s for 6 digits trials (load 0.6-1.1), 8.6 s for 111 breast_cancer trials (load 4.7):
+# about 3.3 s and 0.05 s a finished trial. A flat 10 s left a quarter of a 30 s study unused,
+# and a 60 s study of 111 trials ran 66 s.
+END_SECONDS = 4.0
+END_PER_TRIAL = 0.05
 NO_CV_REFIT = 1.25   # all training data against the 80% a trial without folds trains on
 CHECK_EVERY = 5.0    # seconds between two readings of the study's best trials
 
@@ -49,10 +54,10 @@ def refit_seconds(trial, folds):
     return effort["seconds"] * share * (1.0 if folds else NO_CV_REFIT)
 
 
-def reserve(trials_best_first, search):
+def reserve(trials_best_first, search, finished=0):
     """Seconds the end of a study is expected to take after its search, given its
-    complete trials best first."""
-    seconds = END_SECONDS
+    complete trials best first and the number of its finished trials."""
+    seconds = END_SECONDS + END_PER_TRIAL * finished
     if not trials_best_first:
         return seconds
     top_k = OmegaConf.select(search, "confirm.top_k", default=0) or 0
@@ -80,7 +85,10 @@ class SearchClock:
         if self._read is None or now - self._read >= CHECK_EVERY:
             self._read = now
             try:
-                self._end = self.deadline - reserve(ranked(self.study), self.search)
+                trials = self.study.get_trials(deepcopy=False)
+                finished = sum(t.state.is_finished() for t in trials)
+                self._end = self.deadline - reserve(
+                    best_first(trials, self.study.directions[0]), self.search, finished)
             except Exception:  # noqa: BLE001 - a storage hiccup: keep the last reading
                 pass
         return self._end
