@@ -1,5 +1,5 @@
-"""Checks that need the data: cross-validation folds against the classes, and whether the
-network's arrays fit in memory. Run after the data is loaded, before any run exists."""
+"""Checks that need the data: cross-validation folds against the classes, whether the
+network's arrays fit in memory, and whether the features fit in the training's dtype. Run after the data is loaded, before any run exists."""
 import numpy as np
 
 from dnn.data.memory import check_fits
@@ -31,6 +31,20 @@ def check_against_data(cfg, data):
                               f"training examples of the smallest class of data set "
                               f"{cfg.data.name} (each fold needs one)")
     check_network_fits(cfg, data, folds)
+    check_dtype_holds(cfg, data)
+
+
+def check_dtype_holds(cfg, data):
+    """ConfigError when the features reach past the largest value of train.dtype (float32:
+    3.4e38): cast to it, they would be inf, and every trial would fail."""
+    largest = float(np.finfo(cfg.train.dtype).max)
+    arrays = [a for a in (data.X_train, data.X_val) if a is not None]
+    reach = max(float(np.abs(a).max()) for a in arrays) if arrays else 0.0
+    if reach > largest:
+        raise ConfigError(f"train.dtype={cfg.train.dtype}: the features of data set "
+                          f"{cfg.data.name} reach {reach:.3g}, past its largest value "
+                          f"{largest:.3g}; allowed: train.dtype=float64, or scaled features "
+                          "(data.standardize=true)")
 
 
 def check_network_fits(cfg, data, folds):

@@ -82,6 +82,13 @@ CASES = [
      "corrupt.npz"),
     ("npz-wrong-keys", "dnn-train", ["data=npz", "data.path={files}/wrong_keys.npz"], 2,
      "wrong_keys.npz"),
+    ("features-past-float32", "dnn-sweep", ["data=npz", "data.path={files}/huge_features.npz",
+                                            "data.standardize=false"], 2,
+     "train.dtype=float32: the features of data set npz reach"),
+    ("features-past-float32-train", "dnn-train", ["data=npz", "train.dtype=float32",
+                                                  "data.path={files}/huge_features.npz",
+                                                  "data.standardize=false"], 2,
+     "past its largest value 3.4e+38; allowed: train.dtype=float64"),
     ("mismatched-x-y", "dnn-train", ["data=npz", "data.path={files}/mismatched.npz"], 2,
      "mismatched.npz"),
     ("float-labels", "dnn-train", ["data=npz", "data.path={files}/float_labels.npz"], 2,
@@ -189,6 +196,7 @@ def files(tmp_path_factory):
     np.savez(d / "test_labels.npz", X=X, y=y, X_test=X[:5], y_test=np.array([0, 1, 7, 1, 0]))
     np.savez(d / "scalar.npz", X=np.float64(1.0), y=np.array([0]))
     np.savez(d / "huge_label.npz", X=X, y=np.r_[y[:-1], 10**12])
+    np.savez(d / "huge_features.npz", X=X * 1e300, y=y)
     (d / "cat_wrong_keys").mkdir()
     for name in ("train_catvnoncat.h5", "test_catvnoncat.h5"):
         with h5py.File(d / "cat_wrong_keys" / name, "w") as f:
