@@ -28,6 +28,24 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """--dist loadgroup on pytest >= 9.2: pytest-xdist (3.8) names a test's xdist_group by
+    appending "@group" to item._nodeid, which pytest no longer reads (its node ids are
+    structured: pytest-xdist#1386), so every group was silently spread over the workers,
+    the PostgreSQL tests running beside the one that restarts the server. Append it to the
+    id pytest does read, as xdist means to."""
+    if not config.getoption("loadgroup", False) or not hasattr(items[0] if items else None, "_id"):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups and item.nodeid.rfind("@") <= item.nodeid.rfind("]"):  # not yet named
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 def cat_dir():
     """The course's cat/non-cat folder: $DNNSWEEP_CAT_DIR, else ../shared/data/catvnoncat."""
     candidates = [os.environ.get("DNNSWEEP_CAT_DIR"), REPO.parent / "shared/data/catvnoncat"]

@@ -15,7 +15,9 @@ from search.study.study import open_study
 from search.sweep.worker import run_trial
 from search.tracking.runs import Tracker
 
-pytestmark = pytest.mark.slow  # an `mlflow server` to start (seconds)
+# An `mlflow server` to start (15 s on a busy machine), once for the module: its tests share
+# one xdist worker, which a module-scoped fixture does not ask for by itself.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mlflow-server-requests")]
 
 REQUESTS_PER_TRIAL = 10  # the goal: a tracking server serves many workers
 
