@@ -26,7 +26,10 @@ PRELOAD = ["search.sweep.worker", "mlflow", "mlflow.store.tracking.sqlalchemy_st
 
 
 def worker_context():
-    """The multiprocessing context local workers start in: forked from the fork server."""
+    """The multiprocessing context local workers start in: forked from the fork server, or
+    spawned where there is none (Windows)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)  # read once, when the server starts
     return ctx
