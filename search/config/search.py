@@ -61,9 +61,9 @@ class SearchSchema:
     #                                several objectives (with as many directions)
     direction: Any = "minimize"    # maximize for accuracies and val_auc
     seed: int = 0                  # seeds the sampler
-    first_trial: str = "usual"     # a new study's first trial: usual (Adam at 1e-3, ReLU, one
-    #                                wide layer, batches of 64, where the space allows them:
-    #                                search.study.first_trial) or sampled
+    first_trial: str = "sampled"   # a new study's first trial: sampled, or usual (Adam at
+    #                                1e-3, ReLU, one wide layer, batches of 64, where the space
+    #                                allows them: search.study.first_trial)
     retry_failed: bool = True      # a trial whose worker died or was interrupted is retried once
     heartbeat_interval: int = 5    # seconds between a running trial's heartbeats (RDB storages)
     grace_period: int = 20         # seconds without a heartbeat before a trial counts as dead

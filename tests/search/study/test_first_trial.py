@@ -1,5 +1,6 @@
 """A new study's first trial: the usual settings inside the space (search.study.first_trial),
-queued once by the launcher that creates the study, and taken by the first ask."""
+queued once by the launcher that creates the study (search.first_trial=usual; the default
+samples it), and taken by the first ask."""
 import math
 
 import optuna
@@ -83,7 +84,7 @@ def trials_of(cwd, name="planar-sweep"):
 def test_a_new_study_runs_the_usual_trial_first_once_and_a_resume_adds_none(tmp_path):
     sweep = lambda *a: run_cli("dnn-sweep", *QUICK, *a, cwd=tmp_path,  # noqa: E731
                                env={"MLFLOW_TRACKING_URI": ""}, check=0)
-    out = sweep("search.n_trials=2").stdout
+    out = sweep("search.n_trials=2", "search.first_trial=usual").stdout
     assert "first trial: the usual settings the space allows: " in out
     usual = {"train.optimizer": "adam", "train.learning_rate.adam": 1e-3,
              "model.activation": "relu", "model.hidden_units.depth": 1,
@@ -91,9 +92,10 @@ def test_a_new_study_runs_the_usual_trial_first_once_and_a_resume_adds_none(tmp_
     trials = trials_of(tmp_path)
     assert [t.state.name for t in trials] == ["COMPLETE"] * 2
     assert {k: trials[0].params[k] for k in usual} == usual
-    assert "first trial" not in sweep("search.n_trials=3").stdout  # a resume queues none
+    # a resume queues none
+    assert "first trial" not in sweep("search.n_trials=3", "search.first_trial=usual").stdout
     trials = trials_of(tmp_path)
     assert len(trials) == 3 and all(t.params != trials[0].params for t in trials[1:])
-    sweep("search.n_trials=1", "search.first_trial=sampled", "search.study_name=other")
+    assert "first trial" not in sweep("search.n_trials=1", "search.study_name=other").stdout
     assert trials_of(tmp_path, "other")[0].params.get("train.optimizer.adam") is None
     assert trials_of(tmp_path, "other")[0].params != trials[0].params
