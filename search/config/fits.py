@@ -1,5 +1,6 @@
 """Checks that need the data: cross-validation folds against the classes, whether the
-network's arrays fit in memory, and whether the features fit in the training's dtype. Run after the data is loaded, before any run exists."""
+network's arrays fit in memory, and whether the features fit in the training's dtype. Run
+after the data is loaded, before any run exists."""
 import numpy as np
 
 from dnn.data.memory import check_fits
@@ -38,8 +39,11 @@ def check_dtype_holds(cfg, data):
     """ConfigError when the features reach past the largest value of train.dtype (float32:
     3.4e38): cast to it, they would be inf, and every trial would fail."""
     largest = float(np.finfo(cfg.train.dtype).max)
-    arrays = [a for a in (data.X_train, data.X_val) if a is not None]
-    reach = max(float(np.abs(a).max()) for a in arrays) if arrays else 0.0
+    # Only data of a wider dtype can reach past it (float64 data under float64 is skipped);
+    # the largest magnitude is read from max and min, without a copy of |X|.
+    arrays = [a for a in (data.X_train, data.X_val)
+              if a is not None and float(np.finfo(a.dtype).max) > largest]
+    reach = max((float(max(a.max(), -a.min())) for a in arrays), default=0.0)
     if reach > largest:
         raise ConfigError(f"train.dtype={cfg.train.dtype}: the features of data set "
                           f"{cfg.data.name} reach {reach:.3g}, past its largest value "

@@ -6,8 +6,9 @@ the median pruner stop more trials, and nothing was gained; docs/benchmarks.md).
 
 A sampler knows nothing before its first trials: TPE draws its first 10 at random, and on a
 wide space (four activations, three optimizers, one to four layers) a short study can spend
-its whole budget there. The usual settings, those of scikit-learn's MLPClassifier and most tutorials, are a good model
-on most tables at once, and give the pruner and the sampler a sound first point:
+its whole budget there. The usual settings, those of scikit-learn's MLPClassifier and most
+tutorials, are a good model on most tables at once, and give the pruner and the sampler a
+sound first point:
 
     Adam at a rate of 1e-3, ReLU, one hidden layer as wide as the space allows, mini-batches
     of 64 (the nearest size the space offers; full batch when it offers no other), no L2
@@ -50,7 +51,8 @@ def usual_params(dims, run_cfg):
     names: train.learning_rate.adam for a rate by optimizer, model.hidden_units.depth and
     .units_1 for layers); the dimensions without a usual value are absent."""
     params = {}
-    for path, spec in dims.items():
+    # Choices first, so that a plain learning rate takes the chosen optimizer's usual rate.
+    for path, spec in sorted(dims.items(), key=lambda d: d[1]["type"] != "categorical"):
         if spec["type"] == "categorical":
             value = _usual_choice(path, spec["choices"])
             if value is not _NONE:

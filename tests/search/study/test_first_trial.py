@@ -59,6 +59,13 @@ def test_what_the_space_does_not_allow_is_left_to_the_sampler():
         "model.hidden_units.depth": 2, "model.hidden_units.units": 128}
 
 
+def test_a_plain_learning_rate_takes_the_rate_of_the_optimizer_chosen_in_the_same_space():
+    dims = {"train.learning_rate": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+            "train.optimizer": {"type": "categorical", "choices": ["gd", "adam"]}}
+    # The run's own optimizer is gd; the space's usual choice, adam, sets the rate.
+    assert usual_params(dims, RUN) == {"train.learning_rate": 1e-3, "train.optimizer": "adam"}
+
+
 def test_the_usual_params_are_what_a_trial_of_the_space_samples_first():
     """Queued on a real study, the first ask takes them: the space's own suggest returns the
     usual values (and samples what they leave out), inside every range."""
