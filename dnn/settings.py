@@ -18,17 +18,20 @@ DTYPES = ("float64", "float32")
 class ModelSettings:
     """The network: hidden layer widths (depth = their count), hidden activation,
     initialization. The output layer follows the labels: sigmoid for one row of 0/1,
-    softmax for one-hot rows."""
+    softmax for one-hot rows. ensemble: how many such networks fit trains, network k from
+    seed train.seed + k, their probabilities averaged (dnn.ensemble)."""
 
     hidden_units: List[int] = field(default_factory=lambda: [8, 4])
     activation: str = "tanh"  # relu | leaky_relu | tanh | sigmoid
     init: str = "xavier"  # course | small | he | xavier
+    ensemble: int = 1  # networks averaged (1: one network)
 
     def __post_init__(self):
         check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
         check_choice("init", self.init, INITS)
         for i, n in enumerate(self.hidden_units):
             check_positive(f"hidden_units[{i}]", n, integer=True)
+        check_positive("ensemble", self.ensemble, integer=True)
 
 
 @dataclass

@@ -1,10 +1,12 @@
 """Training loop: fit, predict, accuracy; mini-batches, L2, dropout, optimizers."""
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from dnn.checks import check_data
 from dnn.cost import compute_cost, l2_cost
+from dnn.ensemble import cost_of_proba, is_ensemble, mean_proba, pack
 from dnn.initialize import initialize_parameters
 from dnn.metrics import scores
 from dnn.fused import _model_backward_spending, _model_forward_inplace
@@ -125,20 +127,37 @@ def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=N
     (with mini-batches, the mean cost over the epoch's batches). Every eval_every
     updates, and at the last iteration, the cost and accuracy on validation=(X_val,
     Y_val) are computed; with patience set, training stops early on them and returns
-    the parameters of the best evaluation (costs then end where it stopped). callback(iteration, cost, metrics) is called after each
-    iteration, where metrics holds val_cost, val_accuracy, val_balanced_accuracy and
-    val_auc on evaluation steps; returning True stops training. stopping, a list, receives
-    the EarlyStopping when patience is set (its best_iteration, whether it stopped).
+    the parameters of the best evaluation (costs then end where it stopped).
+    callback(iteration, cost, metrics) is called after each iteration, where metrics holds
+    val_cost, val_accuracy, val_balanced_accuracy and val_auc on evaluation steps;
+    returning True stops training. stopping, a list, receives the EarlyStopping when
+    patience is set (its best_iteration, whether it stopped).
+    With model.ensemble = N > 1, N networks are trained in turn, network k from seed
+    train.seed + k; parameters hold them all (dnn.ensemble), costs and callback follow
+    the first, and stopping receives each one's EarlyStopping.
     Raises DivergenceError on a NaN/inf cost.
     """
-    trainer = Trainer(X, Y, *settings_from(model, train, **settings), validation)
+    model, train = settings_from(model, train, **settings)
+    networks, costs = [], None
+    for k in range(model.ensemble):
+        trainer = Trainer(X, Y, model, replace(train, seed=train.seed + k), validation)
+        stopped = _run(trainer, callback if k == 0 else None)
+        if stopping is not None and trainer.stopping is not None:
+            stopping.append(trainer.stopping)
+        networks.append(trainer.parameters)
+        costs = trainer.costs if costs is None else costs
+        if stopped:  # the caller stopped the training: no further network
+            break
+    return pack(networks), costs
+
+
+def _run(trainer, callback):
+    """Step trainer to its end; True when callback stopped it first."""
     while not trainer.done:
         cost, metrics = trainer.step()
         if callback is not None and callback(len(trainer.costs) - 1, cost, metrics):
-            break
-    if stopping is not None and trainer.stopping is not None:
-        stopping.append(trainer.stopping)
-    return trainer.parameters, trainer.costs
+            return True
+    return False
 
 
 def output_of_parameters(parameters):
@@ -152,7 +171,9 @@ def labels_from(AL):
 
 
 def predict_proba(X, parameters, activation="relu"):
-    """Output-layer probabilities AL, shape (n_y, m)."""
+    """Output-layer probabilities AL, shape (n_y, m); an ensemble's: their mean."""
+    if is_ensemble(parameters):
+        return mean_proba(X, parameters, lambda X, p: predict_proba(X, p, activation))
     with np.errstate(over="ignore"):
         AL, _ = _model_forward_inplace(X, parameters, activation, output_of_parameters(parameters))
     return AL
@@ -170,7 +191,12 @@ def accuracy(X, Y, parameters, activation="relu"):
 
 def evaluate(parameters, X, Y, activation="relu", prefix=""):
     """Cost, accuracy, balanced accuracy and ROC AUC of parameters on (X, Y), as
-    {prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}."""
+    {prefix+"cost", prefix+"accuracy", prefix+"balanced_accuracy", prefix+"auc"}. An
+    ensemble's cost is that of its mean probabilities."""
+    if is_ensemble(parameters):
+        AL = predict_proba(X, parameters, activation)
+        return {prefix + "cost": cost_of_proba(AL, Y),
+                **{prefix + k: v for k, v in scores(Y, AL).items()}}
     with np.errstate(over="ignore"):
         AL, caches = _model_forward_inplace(X, parameters, activation,
                                             output_of_parameters(parameters))

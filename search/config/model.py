@@ -7,8 +7,10 @@ from search.config.errors import ConfigError
 from search.config.rules import Integer, OneOf, check_rules
 
 MAX_UNITS = 10**6  # widths beyond this cannot be trained on this kind of machine anyway
+MAX_ENSEMBLE = 100  # networks averaged: past a few dozen the mean no longer moves
 
-RULES = {"activation": OneOf(HIDDEN_ACTIVATIONS), "init": OneOf(INITS)}
+RULES = {"activation": OneOf(HIDDEN_ACTIVATIONS), "init": OneOf(INITS),
+         "ensemble": Integer(1, MAX_ENSEMBLE)}
 WIDTH = Integer(1, MAX_UNITS)
 
 

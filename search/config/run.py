@@ -64,7 +64,18 @@ def check_run_config(cfg, extra_groups=()):
             SCHEMAS[group](**values)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{group}: {e}") from None
+    check_ensemble_alone(cfg)
     return cfg
+
+
+def check_ensemble_alone(cfg):
+    """ConfigError for an ensemble under cross-validation, which scores one network a fold."""
+    n, folds = OmegaConf.select(cfg, "model.ensemble"), OmegaConf.select(cfg, "cv.folds")
+    if folds and n and n > 1:
+        raise ConfigError(f"model.ensemble={n} with cv.folds={folds}: cross-validation scores "
+                          "one network per fold; allowed: model.ensemble=1 under cv.folds, or "
+                          "an ensemble without cv.folds (a sweep's refit: "
+                          "search.refit_ensemble)")
 
 
 def flatten(cfg, prefix=""):

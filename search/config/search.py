@@ -10,6 +10,7 @@ from dnn.metrics import SCORES
 from search.config.cv import CVSchema, check_cv
 from search.config.errors import ConfigError
 from search.config.launcher import check_launcher
+from search.config.model import MAX_ENSEMBLE
 from search.config.names import MODEL_NAME, STUDY_NAME
 from search.config.rules import SEED, Flag, Integer, OneOf, Positive, Text, check_rules
 
@@ -70,6 +71,8 @@ class SearchSchema:
     cv: CVSchema = field(default_factory=CVSchema)  # each trial's score: the mean over K folds
     refit: bool = False            # after the study, retrain the best config on all training
     #                                data and evaluate it once on the test split
+    refit_ensemble: int = 5        # networks the refit trains from seeds train.seed, +1, ...
+    #                                and averages (its model.ensemble; 1: one network)
     register: Optional[str] = "${search.study_name}"  # the refit's model becomes a new version
     #                                of this registered model, alias "champion" (null: none)
     log_trial_models: bool = False  # log each trial's (and confirmation run's) network as an
@@ -97,6 +100,7 @@ RULES = {
     "first_trial": OneOf(("usual", "sampled")),
     "retry_failed": Flag(), "heartbeat_interval": Integer(1, 3600),
     "grace_period": Integer(1, 86400), "refit": Flag(), "top_k": Integer(1, 1000),
+    "refit_ensemble": Integer(1, MAX_ENSEMBLE),
     "register": Text(optional=True), "log_trial_models": Flag(),
 }  # patience, min_delta, narrow.*, report.color_by: search.study.stopping, narrow_from, insight
 

@@ -11,7 +11,9 @@ from the study's storage as its best trial changes, by every worker and by the l
   trained on the training split only (the refit adds the validation split's examples).
   Under cross-validation the refit trains one model where the trial trained K, so this
   overestimates it; the one exception is the span path of full-batch gd on fewer
-  examples than inputs (docs/benchmarks.md), whose folds cost less than one plain fit;
+  examples than inputs (docs/benchmarks.md), whose folds cost less than one plain fit.
+  A refit of N networks (search.refit_ensemble) takes N times one network's share
+  (CV_NETWORK of a cross-validated trial's seconds), and at least the trial's seconds;
 - search.confirm: each of the top_k best trials' seconds, seeds times;
 - END_SECONDS and END_PER_TRIAL for the rest: the report fetches and draws every finished
   trial's curve (measured on digits and breast_cancer: see docs/studies.md).
@@ -32,6 +34,9 @@ from search.study.ranking import best_first
 END_SECONDS = 4.0
 END_PER_TRIAL = 0.05
 NO_CV_REFIT = 1.25   # all training data against the 80% a trial without folds trains on
+# One network on all training data against a 5-fold trial: the folds trained together cost
+# 1.6-2.3x one plain fit on 80% of the data (docs/benchmarks.md), so about 1.25 / 2.
+CV_NETWORK = 0.6
 CHECK_EVERY = 5.0    # seconds between two readings of the study's best trials
 
 
@@ -42,16 +47,17 @@ def percent_step(i, ceiling):
     return min(100, (i + 1) * 100 // ceiling)
 
 
-def refit_seconds(trial, folds):
-    """Expected training seconds of the refit of trial (a COMPLETE trial), or 0 when the
-    trial did not record what it took."""
+def refit_seconds(trial, folds, networks=1):
+    """Expected training seconds of the refit of trial (a COMPLETE trial) as an ensemble of
+    networks, or 0 when the trial did not record what it took."""
     effort = links.trial_effort(trial)
     if not effort:
         return 0.0
     passes = max(1, effort["passes"])
     best = links.trial_metrics(trial).get("best_iteration")
     share = min(1.0, (best + 1) / passes) if best is not None else 1.0
-    return effort["seconds"] * share * (1.0 if folds else NO_CV_REFIT)
+    scale = max(1.0, networks * CV_NETWORK) if folds else networks * NO_CV_REFIT
+    return effort["seconds"] * share * scale
 
 
 def reserve(trials_best_first, search, finished=0):
@@ -65,7 +71,8 @@ def reserve(trials_best_first, search, finished=0):
     for trial in trials_best_first[:top_k]:
         seconds += seeds * (links.trial_effort(trial) or {"seconds": 0.0})["seconds"]
     if search.refit:
-        seconds += refit_seconds(trials_best_first[0], OmegaConf.select(search, "cv.folds"))
+        seconds += refit_seconds(trials_best_first[0], OmegaConf.select(search, "cv.folds"),
+                                 OmegaConf.select(search, "refit_ensemble", default=1))
     return seconds
 
 

@@ -57,7 +57,11 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
         for key, value in fixed_length(refit_cfg.train, best_iteration).items():
             refit_cfg.train[key] = value
     refit_cfg.tracking.register = OmegaConf.select(cfg, "search.register")
-    say(f"refit: trial {best.number} on all training data")
+    refit_cfg.model.ensemble = networks = cfg.search.refit_ensemble
+    say(f"refit: trial {best.number} on all training data" + (
+        f", {networks} networks from seeds {refit_cfg.train.seed}-"
+        f"{refit_cfg.train.seed + networks - 1} averaged (search.refit_ensemble)"
+        if networks > 1 else ""))
     # progress: minutes on all the data, its iterations show
     with links.run_under_way(study, partial(ask_lock, cfg.search.storage)) as on_start:
         result = train_run(refit_cfg, tags={"refit": "true", "optuna.study": study.study_name,

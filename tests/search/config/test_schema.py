@@ -39,6 +39,9 @@ BAD = [
     (["model.hidden_units=wide"], "model.hidden_units"),
     (["model.activation=swish"], "model.activation"),
     (["model.init=glorot"], "model.init"),
+    (["model.ensemble=0"], "model.ensemble"),
+    (["model.ensemble=101"], "model.ensemble"),
+    (["model.ensemble=3", "cv.folds=3"], "model.ensemble"),  # a fold scores one network
     # train
     (["train.learning_rate=inf"], "train.learning_rate"),
     (["train.learning_rate=0"], "train.learning_rate"),
@@ -102,6 +105,9 @@ BAD_SEARCH = [
     (["search.cv.folds=1"], "search.cv.folds"),
     (["search.cv.repeats=0"], "search.cv.repeats"),
     (["search.refit=maybe"], "search.refit"),
+    (["search.refit_ensemble=0"], "search.refit_ensemble"),
+    (["search.refit_ensemble=five"], "search.refit_ensemble"),
+    (["model.ensemble=2", "search.cv.folds=3"], "model.ensemble"),  # each trial's folds
     (["search.log_trial_models=maybe"], "search.log_trial_models"),
     (["search.register=''"], "search.register"),
     (["search.top_k=0"], "search.top_k"),

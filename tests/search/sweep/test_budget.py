@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from search import links
 from search.study.ranking import ranked
 from search.sweep.budget import (
+    CV_NETWORK,
     END_PER_TRIAL,
     END_SECONDS,
     NO_CV_REFIT,
@@ -44,6 +45,14 @@ def test_the_refit_takes_the_best_trials_seconds_scaled_to_its_best_iteration():
     assert refit_seconds(best, folds=5) == pytest.approx(20.0)
     # without folds the refit also trains on the validation split's examples
     assert refit_seconds(best, folds=None) == pytest.approx(20.0 * NO_CV_REFIT)
+
+
+def test_a_refit_of_several_networks_takes_each_one_networks_share():
+    best = ranked(study_with((0.3, 40.0, 100, 49)))[0]
+    # under 5 folds one network costs CV_NETWORK of the trial (20 s at its best iteration)
+    assert refit_seconds(best, folds=5, networks=5) == pytest.approx(20.0 * 5 * CV_NETWORK)
+    assert refit_seconds(best, folds=5, networks=1) == pytest.approx(20.0)  # at least the trial
+    assert refit_seconds(best, folds=None, networks=3) == pytest.approx(20.0 * 3 * NO_CV_REFIT)
 
 
 def test_the_reserve_counts_the_refit_the_confirmation_and_the_end():

@@ -2,6 +2,7 @@
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import optuna
 import pytest
 from helpers import run_cli
@@ -153,7 +154,6 @@ def test_multi_objective_and_grid_presets(tmp_path):
 @pytest.fixture
 def npz_with_test_split(tmp_path):
     """Two noisy blobs with a test split of their own."""
-    import numpy as np
 
     rng = np.random.RandomState(0)
     y = rng.randint(0, 2, 260)
@@ -167,7 +167,7 @@ def npz_with_test_split(tmp_path):
 @pytest.mark.slow
 def test_a_time_budget_is_a_normal_end_that_refits_and_resumes(tmp_path, npz_with_test_split):
     args = [*npz_with_test_split, "search.workers=1", "search.refit=true"]
-    sweep(tmp_path, *args, "search.n_trials=1")  # a first trial, whatever the machine's load
+    first = sweep(tmp_path, *args, "search.n_trials=1")  # a first trial, whatever the load
     # A budget that runs out at once: the study ends at its time budget, not its total.
     proc = sweep(tmp_path, *args, "search.n_trials=500", "search.timeout=1")
     assert "stopped at the time budget" in proc.stdout
@@ -179,6 +179,13 @@ def test_a_time_budget_is_a_normal_end_that_refits_and_resumes(tmp_path, npz_wit
     refits = [r for r in children if r.data.tags.get("refit") == "true"]
     assert len(refits) == 1 and "test_accuracy" in refits[0].data.metrics
     assert refits[0].info.status == "FINISHED"
+    # the refit averages search.refit_ensemble networks (5 by default), stored in one file
+    assert refits[0].data.params["model.ensemble"] == "5"
+    assert "5 networks from seeds 1-5 averaged (search.refit_ensemble)" in \
+        first.stdout + proc.stdout
+    with np.load(client.download_artifacts(refits[0].info.run_id, "parameters.npz",
+                                           str(tmp_path))) as f:
+        assert {k.split("/")[0] for k in f.files if "/" in k} == {"1", "2", "3", "4"}
     # The same command goes on with the study, under the same parent run.
     sweep(tmp_path, *args, f"search.n_trials={n_first + 1}")
     assert len(load(tmp_path, "blobs").trials) == n_first + 1

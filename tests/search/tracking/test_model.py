@@ -80,6 +80,24 @@ def test_the_model_loads_by_id_and_by_run_and_predicts_the_runs_accuracy(run):
         assert (predicted["class"] == predicted["class_index"].astype(str)).all()
 
 
+def test_an_ensembles_model_predicts_the_mean_of_its_networks_as_its_run_scored_it(store):
+    import mlflow.pyfunc
+
+    from dnn import predict_proba
+    from dnn.data import load_dataset
+    from dnn.ensemble import members
+
+    run = train(["model.ensemble=3"])
+    assert len(members(run.parameters)) == 3
+    d = load_dataset("planar")
+    predicted = mlflow.pyfunc.load_model(f"runs:/{run.run_id}/model").predict(d.X_val.T)
+    assert accuracy_score(d.Y_val.ravel(), predicted["class_index"]) == pytest.approx(
+        run.metrics["val_accuracy"])
+    each = [predict_proba(d.X_val, n, "tanh") for n in members(run.parameters)]
+    mean = np.mean(each, axis=0)  # (1, m): the three networks' mean probability
+    np.testing.assert_array_equal(predicted["class_index"], (mean[0] > 0.5).astype(int))
+
+
 def test_a_wrong_number_of_features_names_the_expected_shape(run):
     import mlflow.pyfunc
 
