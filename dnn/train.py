@@ -117,7 +117,7 @@ class Trainer:
 
 
 def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=None,
-        **settings):
+        left_out=None, **settings):
     """Train the network on X (n_x, m), Y (n_y, m); return (parameters, costs).
 
     model (ModelSettings) and train (TrainSettings) default to those classes' defaults;
@@ -134,14 +134,23 @@ def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=N
     patience is set (its best_iteration, whether it stopped).
     With model.ensemble = N > 1, N networks are trained in turn, network k from seed
     train.seed + k; parameters hold them all (dnn.ensemble), costs and callback follow
-    the first, and stopping receives each one's EarlyStopping.
-    Raises DivergenceError on a NaN/inf cost.
+    the first, and stopping receives each one's EarlyStopping. A later network that
+    diverges is left out of the ensemble (a rate at the edge of stability can diverge
+    from one seed in five): left_out, a list, receives its (seed, DivergenceError).
+    Raises DivergenceError on a NaN/inf cost of the (first) network.
     """
     model, train = settings_from(model, train, **settings)
     networks, costs = [], None
     for k in range(model.ensemble):
         trainer = Trainer(X, Y, model, replace(train, seed=train.seed + k), validation)
-        stopped = _run(trainer, callback if k == 0 else None)
+        try:
+            stopped = _run(trainer, callback if k == 0 else None)
+        except DivergenceError as e:
+            if k == 0:
+                raise
+            if left_out is not None:
+                left_out.append((train.seed + k, e))
+            continue
         if stopping is not None and trainer.stopping is not None:
             stopping.append(trainer.stopping)
         networks.append(trainer.parameters)

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from dnn import DivergenceError, evaluate, fit, predict_proba
 from dnn.data import load_dataset
+from dnn.ensemble import members
 from dnn.settings import passes
 from search.config import check_run_config, fit_kwargs, flatten, run_config
 from search.config.fits import check_against_data
@@ -205,7 +206,8 @@ def _train_tracked(tracker, cfg, overrides, data, eval_split, evaluation, on_ste
         tracker.set_tags({"early_stopping": stopping[0].summary(step, passes(cfg.train))})
         logged_at_last_step = logged_at_last_step and stopping[0].best_iteration == step
     for key, value in final.items():
-        if key in ("train_accuracy", "best_iteration") or key.endswith("_std") \
+        if key in ("train_accuracy", "best_iteration", "ensemble_networks") \
+                or key.endswith("_std") \
                 or not logged_at_last_step:
             tracker.metric(key, value, step)
     baselines = run_baselines(data, *protocol).values
@@ -224,11 +226,16 @@ def cv_folds(cfg):
 
 
 def _train_single(data, kwargs, evaluation, eval_split, log, stopping):
+    left_out = []
     parameters, costs = fit(data.X_train, data.Y_train, **kwargs, validation=evaluation,
-                            callback=log, stopping=stopping)
+                            callback=log, stopping=stopping, left_out=left_out)
     activation = kwargs["activation"]
     train_metrics = evaluate(parameters, data.X_train, data.Y_train, activation)
     final = {"train_accuracy": train_metrics["accuracy"]}
+    if kwargs.get("ensemble", 1) > 1:  # how many networks the mean is over, and why not N
+        final["ensemble_networks"] = float(len(members(parameters)))
+        log.tracker.set_tags({"ensemble_left_out": "; ".join(
+            f"seed {seed}: {e}" for seed, e in left_out) or "none"})
     if evaluation is not None:
         final.update(evaluate(parameters, *evaluation, activation, f"{eval_split}_"))
         AL = predict_proba(evaluation[0], parameters, activation)

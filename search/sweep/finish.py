@@ -68,6 +68,10 @@ def refit_best(cfg, study, dims, parent_run_id, say=None, best=None):
                                             "optuna.trial_number": best.number},
                            parent_run_id=parent_run_id, run_name=f"refit-trial-{best.number}",
                            progress=True, on_start=on_start)
+    trained = int(result.metrics.get("ensemble_networks", networks))
+    if trained < networks:
+        say(f"refit: {networks - trained} of the {networks} networks diverged and are left "
+            f"out: the model averages {trained} (MLflow tag ensemble_left_out)")
     done = {"trial": best.number, "run_id": result.run_id,
             **{k: v for k, v in result.metrics.items() if k.startswith("test_")}}
     if refit_cfg.tracking.register and refit_cfg.tracking.log_model:

@@ -75,3 +75,33 @@ def test_a_callback_that_stops_the_first_network_stops_the_ensemble():
     parameters, costs = fit(X, Y, ensemble=3, callback=lambda i, cost, metrics: i == 1,
                             **SETTINGS)
     assert len(members(parameters)) == 1 and len(costs) == 2
+
+
+def edge_of_stability():
+    """Momentum at a rate where some seeds diverge: from seeds 0..4, seeds 2 and 4 do."""
+    rng = np.random.RandomState(0)
+    y = rng.randint(3, size=120)
+    X = rng.randn(5, 120) * 3 + y
+    return X, one_hot(y, 3), dict(hidden_units=[16, 8], activation="leaky_relu",
+                                  learning_rate=4.0, optimizer="momentum", batch_size=16,
+                                  num_epochs=10, dtype="float32")
+
+
+def test_a_later_network_that_diverges_is_left_out_and_named():
+    X, Y, settings = edge_of_stability()
+    left_out = []
+    parameters, _ = fit(X, Y, ensemble=4, seed=0, left_out=left_out, **settings)
+    assert [seed for seed, _ in left_out] == [2]
+    assert "diverged" in str(left_out[0][1])
+    kept = members(parameters)
+    assert len(kept) == 3
+    alone, _ = fit(X, Y, seed=3, **settings)  # the third network kept is seed 3's
+    np.testing.assert_array_equal(kept[2]["W1"], alone["W1"])
+
+
+def test_an_ensemble_whose_first_network_diverges_raises_as_one_network_does():
+    from dnn import DivergenceError
+
+    X, Y, settings = edge_of_stability()
+    with pytest.raises(DivergenceError):
+        fit(X, Y, ensemble=3, seed=2, **settings)

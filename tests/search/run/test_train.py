@@ -45,3 +45,20 @@ def test_a_run_evaluated_on_the_test_split_never_stops_on_it(tmp_path):
     run = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db").get_run(result.run_id)
     assert len(result.costs) == 40 and "test_cost" in run.data.metrics
     assert "early_stopping" not in run.data.tags and "best_iteration" not in run.data.metrics
+
+
+def test_an_ensemble_run_names_the_network_that_diverged_and_averages_the_others(tmp_path):
+    rng = np.random.RandomState(0)
+    y = rng.randint(3, size=120)
+    X = rng.randn(5, 120) * 3 + y  # unscaled: momentum at 3.5 diverges from some seeds
+    np.savez(tmp_path / "edge.npz", X=X.T, y=y)
+    cfg = composed(tmp_path, "data=npz", f"data.path={tmp_path}/edge.npz",
+                   "data.standardize=false", "model.hidden_units=[16,8]",
+                   "model.activation=leaky_relu", "train.optimizer=momentum",
+                   "train.learning_rate=3.5", "train.batch_size=16", "train.num_epochs=10",
+                   "train.dtype=float32", "train.seed=1", "model.ensemble=4")
+    result = train_run(cfg, progress=False)
+    run = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db").get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["ensemble_networks"] == 3
+    assert run.data.tags["ensemble_left_out"].startswith("seed 2: training diverged")
