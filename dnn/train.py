@@ -117,7 +117,7 @@ class Trainer:
 
 
 def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=None,
-        left_out=None, **settings):
+        left_out=None, progress=None, **settings):
     """Train the network on X (n_x, m), Y (n_y, m); return (parameters, costs).
 
     model (ModelSettings) and train (TrainSettings) default to those classes' defaults;
@@ -137,14 +137,16 @@ def fit(X, Y, model=None, train=None, validation=None, callback=None, stopping=N
     the first, and stopping receives each one's EarlyStopping. A later network that
     diverges is left out of the ensemble (a rate at the edge of stability can diverge
     from one seed in five): left_out, a list, receives its (seed, DivergenceError).
+    progress(k, iteration, cost), if given, follows the later networks (k >= 1).
     Raises DivergenceError on a NaN/inf cost of the (first) network.
     """
     model, train = settings_from(model, train, **settings)
     networks, costs = [], None
     for k in range(model.ensemble):
         trainer = Trainer(X, Y, model, replace(train, seed=train.seed + k), validation)
+        later = progress and (lambda i, cost, metrics, k=k: progress(k, i, cost))
         try:
-            stopped = _run(trainer, callback if k == 0 else None)
+            stopped = _run(trainer, callback if k == 0 else later)
         except DivergenceError as e:
             if k == 0:
                 raise

@@ -156,7 +156,8 @@ class StepLogger:
     def __init__(self, tracker, cfg, eval_split, on_step, progress):
         self.tracker, self.eval_split, self.on_step = tracker, eval_split, on_step
         self.log_every, self.n = cfg.tracking.log_every, passes(cfg.train)
-        self.bar = Progress(self.n, "iteration ") if progress else None
+        self.networks = cfg.model.ensemble
+        self.bar = Progress(self.n * self.networks, "iteration ") if progress else None
         tracker.plan_steps(self.n)
         self.eval_points = []
 
@@ -172,8 +173,19 @@ class StepLogger:
             for key, value in fold_metrics.items():
                 self.tracker.metric(f"{fold}/{key}", value, i)
         if self.bar:
-            self.bar.update(i + 1, f"cost {cost:.6f}", force=i == self.n - 1)
+            self.bar.update(i + 1, self._network(0) + f"cost {cost:.6f}",
+                            force=i == self.n * self.networks - 1)
         return self.on_step(i, cost, metrics) if self.on_step else False
+
+    def later_network(self, k, i, cost):
+        """The progress of network k >= 1 of an ensemble (its curve is not logged)."""
+        if self.bar:
+            done = k * self.n + i + 1
+            self.bar.update(done, self._network(k) + f"cost {cost:.6f}",
+                            force=done == self.n * self.networks)
+
+    def _network(self, k):
+        return f"network {k + 1}/{self.networks} " if self.networks > 1 else ""
 
     def close(self):
         if self.bar:
@@ -228,7 +240,8 @@ def cv_folds(cfg):
 def _train_single(data, kwargs, evaluation, eval_split, log, stopping):
     left_out = []
     parameters, costs = fit(data.X_train, data.Y_train, **kwargs, validation=evaluation,
-                            callback=log, stopping=stopping, left_out=left_out)
+                            callback=log, stopping=stopping, left_out=left_out,
+                            progress=log.later_network)
     activation = kwargs["activation"]
     train_metrics = evaluate(parameters, data.X_train, data.Y_train, activation)
     final = {"train_accuracy": train_metrics["accuracy"]}

@@ -105,3 +105,12 @@ def test_an_ensemble_whose_first_network_diverges_raises_as_one_network_does():
     X, Y, settings = edge_of_stability()
     with pytest.raises(DivergenceError):
         fit(X, Y, ensemble=3, seed=2, **settings)
+
+
+def test_the_later_networks_report_their_progress_and_the_first_its_callback():
+    X, Y, _ = digits_like(2)
+    first, later = [], []
+    fit(X, Y, ensemble=3, callback=lambda i, cost, metrics: first.append(i) and False,
+        progress=lambda k, i, cost: later.append((k, i)), **SETTINGS)
+    assert first == [0, 1, 2, 3, 4]
+    assert later == [(k, i) for k in (1, 2) for i in range(5)]

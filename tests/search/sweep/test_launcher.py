@@ -247,7 +247,9 @@ def test_a_finished_study_rerun_shows_its_results_and_names_ignored_settings(tmp
     assert any("the verdict against a model that learns nothing" in line
                for line in lines[refit:])
     assert any("trials.csv, plots and report.html" in line for line in lines[refit:])
-    assert re.search(r"^iteration 200/200 \| .* \| cost ", first.stderr, re.M), first.stderr
+    # the refit's five networks of 200 iterations each, the last one's at the end
+    assert re.search(r"^iteration 1000/1000 \| .* \| network 5/5 cost ", first.stderr,
+                     re.M), first.stderr
     again = sweep(tmp_path, "search.n_trials=2", "search.workers=1", "search.refit=true",
                   "tracking.log_model=false", "search/sampler=random", presets=[])
     assert "already has 2 finished trials, n_trials=2: nothing to run" in again.stdout
