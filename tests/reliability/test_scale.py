@@ -1,9 +1,11 @@
-"""32 workers on one study through dnn-storage-proxy: a SLURM job array of 32 tasks through
-submitit's local executor, tiny trials, the study in one PostgreSQL database behind the
-proxy and the runs on one MLflow server (itself on PostgreSQL). The study ends with
-search.n_trials finished trials, at most workers - 1 more (no shared lock through the
-proxy), no duplicated trial number or child run, nothing RUNNING, every child run with its
-full curve, and the study database's sessions within the proxy's budget (10).
+"""32 workers on one study: a SLURM job array of 32 tasks through submitit's local executor,
+tiny trials, the study in one PostgreSQL database, once through dnn-storage-proxy and once
+directly, and the runs on one MLflow server (itself on PostgreSQL) behind a counting HTTP
+proxy. The study ends with search.n_trials finished trials (directly, exactly: the ask
+lock; through the proxy at most workers - 1 more: no shared lock), no duplicated trial
+number or child run, nothing RUNNING, every child run with its full curve, and the study
+database's sessions within budget: the proxy's 10, or directly two per process (one at rest,
+one more in flight). The MLflow requests per trial and per second are printed.
 
 32 worker processes and their launcher take about 300 s of CPU (each worker about 5 s to
 import what it runs, then its trials, the MLflow server's answers and the study's report):
@@ -11,12 +13,14 @@ on 2 cores that is more than the whole suite can give one test, so it runs only 
 DNNSWEEP_TEST_SCALE=1 (`DNNSWEEP_TEST_SCALE=1 python -m pytest -n 0 -s
 tests/reliability/test_scale.py`). Real PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped
 when unset), real processes."""
+import contextlib
 import os
 import time
 
 import pytest
 from faults import FIXED_LENGTH
 from helpers import run_cli
+from http_proxy import proxy_to
 from pg_checks import Sessions, check_runs, check_study
 from pg_helpers import (
     fresh_database,
@@ -37,6 +41,7 @@ ARGS = ["search/launcher=slurm", "search.launcher.executor=local",
         f"search.workers={WORKERS}", f"search.n_trials={N_TRIALS}", "search/sampler=random",
         *FIXED_LENGTH, f"train.num_iterations={ITERATIONS}", f"search.study_name={NAME}"]
 PROXY_BUDGET = 10  # database sessions the proxy may hold for 32 workers
+DIRECT_BUDGET = 2 * (WORKERS + 1)  # directly: two sessions a process, workers and launcher
 
 
 def sweep(tmp_path, storage, tracking_uri):
@@ -57,17 +62,29 @@ def checked_study(db, uri):
     return trials
 
 
-def test_32_workers_through_the_proxy_leave_the_database_ten_sessions(tmp_path):
+@pytest.mark.parametrize("way", ["proxy", "direct"])
+def test_32_workers_finish_the_study_within_the_database_budget(tmp_path, way):
     server = server_url()
-    port = free_port()
     with fresh_database(server, "mlflow") as mlflow_db, fresh_database(server, "s32") as db, \
-            mlflow_server(mlflow_db, tmp_path / "server") as uri:
-        with storage_proxy(db, port), Sessions(server, db) as sessions:
-            seconds = sweep(tmp_path, f"grpc://127.0.0.1:{port}", uri)
+            mlflow_server(mlflow_db, tmp_path / "server") as upstream, \
+            proxy_to(upstream) as (requests, uri):
+        port = free_port()
+        with contextlib.ExitStack() as stack:
+            storage = db
+            if way == "proxy":
+                stack.enter_context(storage_proxy(db, port))
+                storage = f"grpc://127.0.0.1:{port}"
+            sessions = stack.enter_context(Sessions(server, db))
+            seconds = sweep(tmp_path, storage, uri)
         trials = checked_study(db, uri)
     peak, median = sessions.figures()
-    print(f"\n{WORKERS} workers through the proxy, {N_TRIALS} trials in {seconds:.0f} s: "
-          f"database sessions peak {peak}, median {median}; {len(trials)} trials")
-    # no shared lock through the proxy: each worker may start one trial past n_trials
-    assert N_TRIALS <= len(trials) <= N_TRIALS + WORKERS - 1, len(trials)
-    assert peak <= PROXY_BUDGET, f"{peak} database sessions through the proxy"
+    sent = len(requests.requests)
+    print(f"\n{WORKERS} workers {way}, {N_TRIALS} trials in {seconds:.0f} s: database sessions "
+          f"peak {peak}, median {median}; {len(trials)} trials; MLflow requests {sent} "
+          f"({sent / len(trials):.1f} a trial, {sent / seconds:.1f} a second)")
+    if way == "proxy":  # no shared lock through the proxy: a worker may start one trial more
+        assert N_TRIALS <= len(trials) <= N_TRIALS + WORKERS - 1, len(trials)
+        assert peak <= PROXY_BUDGET, f"{peak} database sessions through the proxy"
+    else:
+        assert len(trials) == N_TRIALS
+        assert peak <= DIRECT_BUDGET, f"{peak} database sessions directly"
