@@ -28,21 +28,12 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
-def pytest_itemcollected(item):
-    """Every test of the shared PostgreSQL server runs in its one xdist group, in order:
-    one of them restarts the server, and a test beside it would find it down (a multirun
-    on PostgreSQL failed so, with "connection refused")."""
-    if item.get_closest_marker("postgres") and not item.get_closest_marker("xdist_group"):
-        item.add_marker(pytest.mark.xdist_group("postgres"))
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """--dist loadgroup on pytest >= 9.2: pytest-xdist (3.8) names a test's xdist_group by
     appending "@group" to item._nodeid, which pytest no longer reads (its node ids are
-    structured: pytest-xdist#1386), so every group was silently spread over the workers,
-    the PostgreSQL tests running beside the one that restarts the server. Append it to the
-    id pytest does read, as xdist means to."""
+    structured: pytest-xdist#1386), so every group was silently spread over the workers.
+    Append it to the id pytest does read, as xdist means to."""
     if not config.getoption("loadgroup", False) or not hasattr(items[0] if items else None, "_id"):
         return
     from _pytest.nodeid import coerce_node_id

@@ -1,5 +1,5 @@
-"""A private PostgreSQL server for the tests that stop their database: initdb and pg_ctl in a
-temporary folder, on a free port, run as the postgres user when the tests run as root. The
+"""A private PostgreSQL server for the tests that stop or restart their database: initdb and
+pg_ctl in a temporary folder, on a free port, run as the postgres user when the tests run as root. The
 shared server of DNNSWEEP_TEST_POSTGRES_URL is never touched; a test skips (with the reason)
 when PostgreSQL's server programs are not on this machine."""
 import contextlib
@@ -27,7 +27,7 @@ def server_program(name):
 
 
 class PrivateServer:
-    """One PostgreSQL cluster of this test alone: url, stop(), start()."""
+    """One PostgreSQL cluster of this test alone: url, stop(), start(), restart()."""
 
     def __init__(self, root, port, as_user):
         self.root, self.port, self.as_user = Path(root), port, as_user
@@ -44,16 +44,25 @@ class PrivateServer:
                                  f"{done.stderr}")
         return done
 
+    def _options(self):
+        return (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c full_page_writes=off")
+
     def init(self):
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-sync")
 
     def start(self):
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off")
         self._run("pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-w", "-o",
-                  options, "start")
+                  self._options(), "start")
         assert wait_until_up(self.url, timeout=60), "the private PostgreSQL did not start"
+
+    def restart(self):
+        """pg_ctl restart -m fast, as pg_ctlcluster restart does: sessions are ended, the
+        server is stopped and started again (a new pg_postmaster_start_time)."""
+        self._run("pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-m", "fast",
+                  "-w", "-o", self._options(), "restart")
+        assert wait_until_up(self.url, timeout=60), "the private PostgreSQL did not restart"
 
     def stop(self):
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")

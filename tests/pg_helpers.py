@@ -1,9 +1,9 @@
 """PostgreSQL test helpers: the server named by DNNSWEEP_TEST_POSTGRES_URL, throwaway
-databases, a real MLflow tracking server backed by PostgreSQL, and control of the local
-PostgreSQL service (restart / stop / start) for the outage tests."""
+databases, a real MLflow tracking server backed by PostgreSQL. The shared server is never
+stopped or restarted by a test (a test that does so to its database starts a private server
+of its own, tests/pg_cluster.py), so the PostgreSQL tests run on any xdist worker."""
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -155,42 +155,6 @@ def _group_alive(pgid):
         return False
 
 
-# -- the local PostgreSQL service (outage tests) -------------------------------------------
-
-def _cluster():
-    """(version, name) of the local cluster serving the test URL's port, or None."""
-    if not shutil.which("pg_ctlcluster") or not shutil.which("pg_lsclusters"):
-        return None
-    import sqlalchemy
-
-    port = sqlalchemy.engine.make_url(os.environ[ENV]).port or 5432
-    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True,
-                         timeout=30).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == str(port):
-            return fields[0], fields[1]
-    return None
-
-
-def local_cluster_or_skip(url):
-    host = __import__("sqlalchemy").engine.make_url(url).host or "127.0.0.1"
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        pytest.skip("the outage test restarts PostgreSQL: it needs the server on this machine")
-    cluster = _cluster()
-    if cluster is None or (os.geteuid() != 0 and not shutil.which("sudo")):
-        pytest.skip("the outage test restarts PostgreSQL with pg_ctlcluster (not available)")
-    return cluster
-
-
-def pg_ctl(cluster, action, timeout=120):
-    version, name = cluster
-    cmd = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, action]
-    if os.geteuid() != 0:
-        cmd = ["sudo", "-n", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-
 def wait_until_up(url, timeout=120):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -200,18 +164,6 @@ def wait_until_up(url, timeout=120):
         except Exception:  # noqa: BLE001 - not yet
             time.sleep(0.5)
     return False
-
-
-def ensure_running(cluster, url):
-    """Start the server if it does not answer (the outage test's finally clause)."""
-    if wait_until_up(url, timeout=5):
-        return
-    for _ in range(3):
-        pg_ctl(cluster, "start")
-        if wait_until_up(url, timeout=60):
-            return
-    raise AssertionError("PostgreSQL could not be started again: start it by hand with "
-                         f"pg_ctlcluster --skip-systemctl-redirect {' '.join(cluster)} start")
 
 
 # -- dnn-storage-proxy ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pg_helpers import (
     study_trials,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 WORKERS = int(os.environ.get("DNNSWEEP_TEST_BUDGET_WORKERS", "4"))
 N_TRIALS, THREADS = 3 * WORKERS, WORKERS // 2

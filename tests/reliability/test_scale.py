@@ -31,7 +31,7 @@ from pg_helpers import (
     study_trials,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres"),
+pytestmark = [pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(os.environ.get("DNNSWEEP_TEST_SCALE") != "1",
                                  reason="32 workers: about 300 s of CPU; DNNSWEEP_TEST_SCALE=1 "
                                         "runs it")]

@@ -37,7 +37,6 @@ def database_sessions(server, db_url):
 
 
 @pytest.mark.postgres
-@pytest.mark.xdist_group("postgres")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_study_through_the_proxy_lands_in_the_database_and_the_proxy_stops_cleanly(signum):
     import optuna

@@ -19,7 +19,7 @@ from pg_helpers import _connect, fresh_database, free_port, server_url, stop_gro
 
 from search.storage import locks
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
+pytestmark = pytest.mark.postgres
 
 KEY = locks.ASK_LOCK_KEY
 ADVISORY = ("SELECT a.state, a.xact_start IS NOT NULL FROM pg_locks l "

@@ -4,7 +4,9 @@ worker killed with kill -9; the database restarted and stopped under a running s
 
 Real PostgreSQL (named by DNNSWEEP_TEST_POSTGRES_URL; skipped when unset or unreachable),
 real `mlflow server`, real Optuna, the installed dnn-sweep. Every test makes its own
-databases and drops them.
+databases and drops them; the one that restarts and stops its database does so on a private
+PostgreSQL server of its own (tests/pg_cluster.py), so the shared server stays up for the
+tests beside it.
 """
 import datetime
 import os
@@ -17,19 +19,10 @@ from pathlib import Path
 import pytest
 from helpers import command
 from pg_checks import check_runs, check_study
-from pg_helpers import (
-    ensure_running,
-    fresh_database,
-    local_cluster_or_skip,
-    mlflow_server,
-    pg_ctl,
-    server_url,
-    stop_group,
-    wait_until_up,
-)
+from pg_cluster import private_server
+from pg_helpers import fresh_database, mlflow_server, server_url, stop_group
 
-# One xdist worker runs them all, in order: one of them restarts the shared server.
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("postgres")]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # Full-batch trials that train to the end (train.num_iterations, no early stop): the runs'
 # full metric history is checked.
@@ -208,15 +201,15 @@ def test_killed_worker_is_failed_and_retried(tmp_path):
 # -- 3. the database restarted and stopped under a running sweep ------------------------------
 
 def test_sweep_rides_out_postgres_restart_and_outage(tmp_path):
+    """The study's own PostgreSQL server (private: restarting the shared one would break
+    the tests running beside this one) restarted, then stopped for 10 s, under a sweep."""
     import optuna
 
-    url = server_url()
-    cluster = local_cluster_or_skip(url)
     name, n_trials, iters = "outage", 10, 4000
     tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    with fresh_database(url, "outage") as study_db:
+    with private_server() as pg:
+        study_db = pg.url
         proc = None
-        events = []
         try:
             proc = start_sweep(
                 tmp_path / "sweep", f"search.storage={study_db}", f"search.study_name={name}",
@@ -231,23 +224,16 @@ def test_sweep_rides_out_postgres_restart_and_outage(tmp_path):
                                    and any(t.state.name == "RUNNING" for t in ts))
 
             poll_trials(study_db, name, running_and_done(1), 180, "a first finished trial")
-            r = pg_ctl(cluster, "restart")
-            events.append(("restart", r.returncode))
-            assert wait_until_up(url), "PostgreSQL did not come back after restart"
+            pg.restart()  # restart, stop, start: each raises if pg_ctl fails, waits until done
             poll_trials(study_db, name, running_and_done(4), 180, "trials after the restart")
-            r = pg_ctl(cluster, "stop")
-            events.append(("stop", r.returncode))
+            pg.stop()
             time.sleep(10)
-            r = pg_ctl(cluster, "start")
-            events.append(("start", r.returncode))
-            assert wait_until_up(url), "PostgreSQL did not come back after start"
+            pg.start()
             code, out, err = finish(proc, timeout=300)
             proc = None
         finally:
-            ensure_running(cluster, url)
             if proc is not None:
                 finish(proc, timeout=5)
-        assert [e for e in events if e[1] != 0] == [], events
         assert code == 0, f"dnn-sweep exited {code}\n{out}\n{err[-4000:]}"
         assert "unreachable" in err, "the sweep never met the outage:\n" + err[-3000:]
         trials = load_trials(study_db, name)

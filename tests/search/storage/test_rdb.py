@@ -18,7 +18,7 @@ from pg_helpers import fresh_database, server_url
 from search.storage import claims
 from search.storage.stores import make_storage
 
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
+pytestmark = pytest.mark.postgres
 
 
 class LosingProxy:
