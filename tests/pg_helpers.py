@@ -98,12 +98,16 @@ def free_port():
 @contextlib.contextmanager
 def mlflow_server(backend_url, workdir, timeout=180):
     """`mlflow server` on a free port with its backend store in PostgreSQL (URI passed in
-    MLFLOW_BACKEND_STORE_URI, not on the command line) and artifacts served by the server;
-    yields its http URI. Stopped (its whole process group) afterwards."""
+    MLFLOW_BACKEND_STORE_URI, not on the command line) and artifacts served by the server,
+    without MLflow's job runner; yields its http URI. Stopped (its whole process group) afterwards."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": backend_url}
+    # Without MLflow's job runner (on by default: some ten huey consumer processes, about
+    # 10 s of CPU to start each time), as dnn-ui starts it: dnnsweep submits no MLflow job,
+    # and the tracking API under test is served the same.
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": backend_url,
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
     log = open(workdir / "mlflow-server.log", "w")
     proc = subprocess.Popen(
