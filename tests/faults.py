@@ -131,6 +131,78 @@ def process_state(pid):
         return None
 
 
+def _socket_ports(pid):
+    """The local TCP ports of pid's sockets (/proc/PID/fd and /proc/net/tcp{,6})."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[len("socket:["):-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[9] in inodes:
+                    ports.add(int(fields[1].rpartition(":")[2], 16))
+    return ports
+
+
+def locks_held(pid, pg_url=None, sqlite_file=None):
+    """What the (stopped) process pid holds that another process's write would wait on for
+    as long as pid stays stopped: its PostgreSQL sessions of pg_url's database inside a
+    transaction (row locks: a write of the same trial waits), its fcntl locks on the SQLite
+    file (/proc/locks: a writer waits, then gives up with "database is locked")."""
+    held = []
+    if pg_url:
+        import sqlalchemy
+        from pg_helpers import _connect
+
+        u = sqlalchemy.engine.make_url(pg_url)
+        ports = sorted(_socket_ports(pid))
+        conn = _connect(pg_url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT state, left(query, 80) FROM pg_stat_activity WHERE "
+                            "datname = %s AND client_port = ANY(%s) AND xact_start IS NOT NULL",
+                            (u.database, ports))
+                held += [f"PostgreSQL session {state}: {query}" for state, query in cur]
+        finally:
+            conn.close()
+    if sqlite_file and os.path.exists(sqlite_file):
+        inode = os.stat(sqlite_file).st_ino
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.replace("->", "").split()
+                if len(fields) >= 6 and fields[4] == str(pid) \
+                        and fields[5].rpartition(":")[2] == str(inode):
+                    held.append(f"SQLite {fields[3]} lock on {sqlite_file}")
+    return held
+
+
+def stop_between_writes(pid, held, tries=100):
+    """SIGSTOP pid at a moment it holds no lock that another process's write would wait on
+    (held(pid) lists them, see locks_held): stopped while it writes, a process blocks every
+    other writer of the same rows or file for as long as it stays stopped, and what a test of
+    the others' work then measures is that wait. While held(pid) names a lock, pid is resumed
+    and stopped again a moment later. Returns the locks met on the way (for the test's
+    output)."""
+    met = []
+    for _ in range(tries):
+        os.kill(pid, signal.SIGSTOP)
+        end = time.monotonic() + 10
+        while (process_state(pid) or ("T",))[0] != "T" and time.monotonic() < end:
+            time.sleep(0.01)  # the stop is delivered asynchronously
+        now = held(pid)
+        if not now:
+            return met
+        met += now
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError(f"{pid} held a store's lock at each of {tries} stops: {met[-5:]}")
+
+
 def ended(pid):
     """The process has exited: gone, or a zombie its new parent has not reaped yet (an
     orphan's exit status is collected by init, whenever init gets to it)."""

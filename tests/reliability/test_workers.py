@@ -34,9 +34,11 @@ from faults import (
     counted,
     ended,
     load_trials,
+    locks_held,
     pid_of,
     process_state,
     split_runs,
+    stop_between_writes,
     wait_for,
 )
 from helpers import run_cli
@@ -302,6 +304,18 @@ def test_a_launcher_killed_during_refit_or_confirm_leaves_no_orphan_run(tmp_path
 
 # ------------------------------------------------------------ a worker paused past its grace
 
+def heartbeat_recorded(url, trial_id):
+    from pg_helpers import _connect
+
+    conn = _connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM trial_heartbeats WHERE trial_id = %s", (trial_id,))
+            return cur.fetchone()[0] > 0
+    finally:
+        conn.close()
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_path):
@@ -318,6 +332,7 @@ def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_p
                 "search.heartbeat_interval=1", "search.grace_period=4",
                 "train.num_iterations=15000", "train.eval_every=1000"]
         sweep = Sweep(tmp_path, *args)
+        mlflow_db = tmp_path / "mlruns" / "mlflow.db"
 
         def trials():
             return optuna.load_study(study_name="planar-sweep", storage=url).get_trials()
@@ -329,11 +344,29 @@ def test_a_worker_paused_past_the_grace_period_leaves_its_lost_trial_alone(tmp_p
             paused = wait_for(in_flight, DEADLINE, "both workers inside a trial", every=0.2)[0]
             pid = pid_of(paused.user_attrs["owner"])
             run_id = paused.user_attrs["mlflow_run_id"]
-            os.kill(pid, signal.SIGSTOP)
+            # Optuna judges stale only a trial with a recorded heartbeat: the worker's
+            # heartbeat thread beats first, but on a busy machine it may not have yet.
+            beat_already = heartbeat_recorded(url, paused._trial_id)
+            wait_for(lambda: heartbeat_recorded(url, paused._trial_id), DEADLINE,
+                     "the paused trial's first heartbeat", every=0.1)
+            # Stopped between two of its writes: stopped inside one (the trial's first
+            # writes are under way right now), it would hold the trial's row or the MLflow
+            # store's lock, and the launcher's failing of the trial would wait on it.
+            met = stop_between_writes(pid, lambda p: locks_held(p, url, mlflow_db))
+            print(f"\nworker {pid} stopped; its trial's heartbeat recorded when its run "
+                  f"was: {beat_already}; locks it held at earlier stops: {met}")
             try:
-                failed = wait_for(
-                    lambda: client_of(tmp_path).get_run(run_id).info.status == "FAILED"
-                    and trials()[paused.number].state == S.FAIL, 120, "the paused trial failed")
+                try:
+                    failed = wait_for(
+                        lambda: client_of(tmp_path).get_run(run_id).info.status == "FAILED"
+                        and trials()[paused.number].state == S.FAIL, 120,
+                        "the paused trial failed")
+                except AssertionError as e:  # what was left undone, and what held it
+                    raise AssertionError(
+                        f"{e}: trial {trials()[paused.number].state.name}, run "
+                        f"{client_of(tmp_path).get_run(run_id).info.status}, locks held by the "
+                        f"stopped worker: {locks_held(pid, url, mlflow_db)}; launcher's "
+                        f"stderr:\n{sweep.output()[1][-3000:]}") from None
                 closed = client_of(tmp_path).get_run(run_id).info
             finally:
                 os.kill(pid, signal.SIGCONT)
