@@ -181,6 +181,16 @@ def locks_held(pid, pg_url=None, sqlite_file=None):
     return held
 
 
+def all_threads_stopped(pid):
+    """Every thread of pid is stopped (state T), or pid is gone."""
+    states = []
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/stat") as f:
+                states.append(f.read().rpartition(")")[2].split()[0])
+    return all(state == "T" for state in states)
+
+
 def stop_between_writes(pid, held, tries=100):
     """SIGSTOP pid at a moment it holds no lock that another process's write would wait on
     (held(pid) lists them, see locks_held): stopped while it writes, a process blocks every
@@ -192,8 +202,8 @@ def stop_between_writes(pid, held, tries=100):
     for _ in range(tries):
         os.kill(pid, signal.SIGSTOP)
         end = time.monotonic() + 10
-        while (process_state(pid) or ("T",))[0] != "T" and time.monotonic() < end:
-            time.sleep(0.01)  # the stop is delivered asynchronously
+        while not all_threads_stopped(pid) and time.monotonic() < end:
+            time.sleep(0.01)  # the stop reaches each thread asynchronously
         now = held(pid)
         if not now:
             return met
