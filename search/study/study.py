@@ -169,15 +169,30 @@ def trained_finished(study):
 
 
 def close_dead_trial(study, trial, reason, cfg):
-    """After trial was failed (its worker died or was interrupted): close its MLflow run
-    (FAILED, also one its worker had closed FINISHED before it could record the trial),
-    retry it once."""
+    """After trial was failed (its worker died or was interrupted): retry it once, then close
+    its MLflow run (FAILED, also one its worker had closed FINISHED before it could record
+    the trial). The retry comes first: the trial is failed once, by one process, so a run
+    store that fails here must not cost the retry; a run left RUNNING is closed at the
+    study's end (close_failed_trial_runs)."""
+    if cfg.search.retry_failed:
+        links.enqueue_retry(study, trial)
     run_id = links.trial_run_id(trial)
     if run_id:
         close_run(cfg.tracking, run_id, "FAILED", reason, {"optuna.state": "FAIL"},
                   closing=("FINISHED",))
-    if cfg.search.retry_failed:
-        links.enqueue_retry(study, trial)
+
+
+def close_failed_trial_runs(study, cfg):
+    """Close FAILED the MLflow runs that FAIL trials left RUNNING: a trial failed as dead
+    while its run store could not be reached (close_dead_trial raised after the fail).
+    Returns their number."""
+    closed = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
+        run_id = links.trial_run_id(t)
+        if run_id and close_run(cfg.tracking, run_id, "FAILED", links.fail_reason(t),
+                                {"optuna.state": "FAIL"}):
+            closed += 1
+    return closed
 
 
 def recover_dead_trials(study, cfg):

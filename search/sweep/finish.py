@@ -19,7 +19,7 @@ from search.run.train import load_run_data, train_run
 from search.storage.locks import ask_lock
 from search.study.ranking import ranked
 from search.study.space import apply_values, values_from_params
-from search.study.study import as_list
+from search.study.study import as_list, close_failed_trial_runs
 from search.sweep import verdict
 from search.sweep.confirm import confirm
 from search.sweep.outcome import STOPPED_TAG
@@ -96,6 +96,7 @@ def finish(cfg, study, dims, base_overrides, parent_run_id, outcome, plotter=Non
 
     say = say or _silent
     close_orphan_runs(cfg, study)
+    close_failed_trial_runs(study, cfg)
     metrics = as_list(cfg.search.metric)
     winner = None
     elsewhere = False  # another launcher confirms and refits

@@ -252,13 +252,15 @@ def set_run_tags(cfg_tracking, run_id, tags):
 
 def close_run(cfg_tracking, run_id, status, error=None, tags=None, closing=()):
     """End a run left RUNNING by a dead or interrupted process (no-op when already ended,
-    unless its status is among closing: a FINISHED run whose trial did not complete)."""
+    unless its status is among closing: a FINISHED run whose trial did not complete).
+    True when it ended the run."""
     client = client_for(cfg_tracking)
     run = client.get_run(run_id)
     if run.info.status not in ("RUNNING", "SCHEDULED", *closing):
-        return
+        return False
     set_run_tags(cfg_tracking, run_id, {**(tags or {}), **({"error": error} if error else {})})
     client.set_terminated(run_id, status=status)
+    return True
 
 
 def refresh_parent_run(cfg_tracking, run_id, best, files, status, metrics=None, tags=None):

@@ -7,9 +7,9 @@ number or child run, nothing RUNNING, every child run with its full curve, and t
 database's sessions within budget: the proxy's 10, or directly two per process (one at rest,
 one more in flight). The MLflow requests per trial and per second are printed.
 
-32 worker processes and their launcher take about 300 s of CPU (each worker about 5 s to
-import what it runs, then its trials, the MLflow server's answers and the study's report):
-on 2 cores that is more than the whole suite can give one test, so it runs only when
+The two sweeps take about 200 s of CPU and 130 s of wall time on 2 idle cores (each worker
+about 5 s to import what it runs, then its trials, the MLflow server's answers and the
+study's report; docs/distributed.md): a fifth of the whole suite's time, so it runs only when
 DNNSWEEP_TEST_SCALE=1 (`DNNSWEEP_TEST_SCALE=1 python -m pytest -n 0 -s
 tests/reliability/test_scale.py`). Real PostgreSQL (DNNSWEEP_TEST_POSTGRES_URL; skipped
 when unset), real processes."""
