@@ -33,8 +33,8 @@ from pg_helpers import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(os.environ.get("DNNSWEEP_TEST_SCALE") != "1",
-                                 reason="32 workers: about 300 s of CPU; DNNSWEEP_TEST_SCALE=1 "
-                                        "runs it")]
+                                 reason="32 workers, twice: about 200 s of CPU; "
+                                        "DNNSWEEP_TEST_SCALE=1 runs it")]
 
 WORKERS, N_TRIALS, ITERATIONS, NAME = 32, 32, 10, "scale32"
 ARGS = ["search/launcher=slurm", "search.launcher.executor=local",
