@@ -1,13 +1,13 @@
 """An ensemble: N networks of one config, network k trained from seed train.seed + k (its own
 initialization, shuffling and dropout), predicting the mean of their output probabilities.
 Averaging takes away most of what one network's score owes to its draw (measured in
-docs/benchmarks.md, "Against Optuna + scikit-learn's MLPClassifier").
+docs/benchmarks.md, "One network or an ensemble"). Its cost is the cross-entropy of the
+mean probabilities (dnn.metrics.cross_entropy): it has no logits.
 
 Its parameters are one dict, so one parameters.npz holds them: the first network's W1, b1,
 ... as a single network's, and network k's (k >= 1) under "k/W1", "k/b1", .... A single
 network is an ensemble of one, unchanged.
 """
-import numpy as np
 
 
 def members(parameters):
@@ -41,15 +41,3 @@ def mean_proba(X, parameters, proba):
         total = total + proba(X, network)  # (n_y, m)
     return total / len(networks)
 
-
-def cost_of_proba(AL, Y):
-    """Mean cross-entropy of probabilities AL (n_y, m) against labels Y: an ensemble has no
-    logits to compute it from. A probability of 0 for the true class is taken as the
-    smallest positive float, so the cost stays finite."""
-    m = Y.shape[1]
-    tiny = np.finfo(AL.dtype).tiny
-    if Y.shape[0] == 1:
-        losses = -(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)))
-    else:
-        losses = -(Y * np.log(np.maximum(AL, tiny)))  # (n_y, m)
-    return float(losses.sum() / m)

@@ -33,6 +33,20 @@ def predicted_labels(AL):
     return (AL[0] > 0.5).astype(int) if AL.shape[0] == 1 else AL.argmax(axis=0)
 
 
+def true_class_losses(y, AL):
+    """-log of the probability outputs AL (n_y, m) give each example's label y (m,): (m,),
+    in float64, a probability of 0 counted as 1e-300 so that the loss stays finite."""
+    m = y.size
+    p_true = AL[y, np.arange(m)] if AL.shape[0] > 1 else np.where(y == 1, AL[0], 1 - AL[0])
+    return -np.log(np.clip(p_true.astype(np.float64), 1e-300, 1.0))
+
+
+def cross_entropy(Y, AL):
+    """Mean cross-entropy of probabilities AL (n_y, m) against labels Y (one row of 0/1 or
+    one-hot rows): the cost of a model that has probabilities but no logits (an ensemble)."""
+    return float(true_class_losses(predicted_labels(Y), AL).mean())
+
+
 def balanced_accuracy(y_true, y_pred):
     """Mean recall over the classes present in y_true (1/K for a constant prediction)."""
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
@@ -113,9 +127,7 @@ def _correct(y, AL):
 
 
 def _resampled_cost(W, y, AL):
-    m = y.size
-    p_true = AL[y, np.arange(m)] if AL.shape[0] > 1 else np.where(y == 1, AL[0], 1 - AL[0])
-    return W @ -np.log(np.clip(p_true, 1e-300, 1.0)) / m
+    return W @ true_class_losses(y, AL) / y.size
 
 
 def _resampled_accuracy(W, y, AL):

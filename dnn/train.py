@@ -6,9 +6,9 @@ import numpy as np
 
 from dnn.checks import check_data
 from dnn.cost import compute_cost, l2_cost
-from dnn.ensemble import cost_of_proba, is_ensemble, mean_proba, pack
+from dnn.ensemble import is_ensemble, mean_proba, pack
 from dnn.initialize import initialize_parameters
-from dnn.metrics import scores
+from dnn.metrics import cross_entropy, scores
 from dnn.fused import _model_backward_spending, _model_forward_inplace
 from dnn.model import output_logits
 from dnn.optimizers import initialize_optimizer, update_parameters
@@ -206,7 +206,7 @@ def evaluate(parameters, X, Y, activation="relu", prefix=""):
     ensemble's cost is that of its mean probabilities."""
     if is_ensemble(parameters):
         AL = predict_proba(X, parameters, activation)
-        return {prefix + "cost": cost_of_proba(AL, Y),
+        return {prefix + "cost": cross_entropy(Y, AL),
                 **{prefix + k: v for k, v in scores(Y, AL).items()}}
     with np.errstate(over="ignore"):
         AL, caches = _model_forward_inplace(X, parameters, activation,

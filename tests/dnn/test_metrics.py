@@ -16,6 +16,7 @@ from dnn.metrics import (
     SCORES,
     balanced_accuracy,
     binary_auc,
+    cross_entropy,
     resampled_scores,
     roc_auc,
     scores,
@@ -149,3 +150,15 @@ def test_a_resampled_score_is_the_score_of_the_examples_drawn(case):
         for name, values in got.items():
             assert values[b] == pytest.approx(REFERENCE[name](y[drawn], AL[:, drawn]),
                                               abs=1e-12), name
+
+
+def test_the_cross_entropy_of_probabilities_is_scikit_learns_log_loss_and_stays_finite():
+    rng = np.random.RandomState(0)
+    AL = rng.dirichlet(np.ones(3), size=50).T  # (3, 50) probabilities
+    y = rng.randint(3, size=50)
+    Y = np.eye(3)[:, y]  # one-hot columns
+    assert cross_entropy(Y, AL) == pytest.approx(log_loss(y, AL.T), rel=1e-12)
+    p = rng.uniform(size=(1, 50))
+    assert cross_entropy(y[None, :] % 2, p) == pytest.approx(log_loss(y % 2, p[0]), rel=1e-12)
+    zero = np.array([[0.0, 1.0]], dtype=np.float32)  # the true class of the first: p = 0
+    assert np.isfinite(cross_entropy(np.array([[1, 1]]), zero))
