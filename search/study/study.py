@@ -184,12 +184,14 @@ def close_dead_trial(study, trial, reason, cfg):
 
 def close_failed_trial_runs(study, cfg):
     """Close FAILED the MLflow runs that FAIL trials left RUNNING: a trial failed as dead
-    while its run store could not be reached (close_dead_trial raised after the fail).
-    Returns their number."""
+    or interrupted while its run store could not be reached (close_dead_trial raised after
+    the fail). Only those trials are read again: a trial that failed in its own worker (a
+    diverging training) closed its own run. Returns their number."""
     closed = 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)):
         run_id = links.trial_run_id(t)
-        if run_id and close_run(cfg.tracking, run_id, "FAILED", links.fail_reason(t),
+        dead = links.fail_reason(t) in (links.WORKER_DIED, links.INTERRUPTED)
+        if run_id and dead and close_run(cfg.tracking, run_id, "FAILED", links.fail_reason(t),
                                 {"optuna.state": "FAIL"}):
             closed += 1
     return closed

@@ -19,9 +19,10 @@ def test_the_confirmation_settings_are_off_by_default():
     assert cfg.search.confirm.top_k == 0 and cfg.search.confirm.seeds == 3
 
 
-def dead_trial_study(tmp_path, tracking_uri):
-    """A journal study with one trial failed as dead, its MLflow run left RUNNING in a real
-    store; and the sweep config naming tracking_uri as the run store."""
+def dead_trial_study(tmp_path, tracking_uri, reason=None):
+    """A journal study with one trial failed as dead (or, with reason, by its own worker), its
+    MLflow run left RUNNING in a real store; and the sweep config naming tracking_uri as the
+    run store."""
     import mlflow
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -31,6 +32,8 @@ def dead_trial_study(tmp_path, tracking_uri):
         str(tmp_path / "journal"))))
     trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     trial.set_user_attr("mlflow_run_id", run.info.run_id)
+    if reason:
+        trial.set_user_attr(links.FAIL_REASON, reason)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)  # as fail_stale_trials does
     cfg = compose_checked("sweep", [f"tracking.uri={tracking_uri}"], check_sweep_config)
     return client, run.info.run_id, study, cfg
@@ -58,3 +61,12 @@ def test_the_studys_end_closes_the_runs_its_failed_trials_left_running(tmp_path)
     assert run.info.status == "FAILED"
     assert run.data.tags["error"] == links.WORKER_DIED
     assert close_failed_trial_runs(study, cfg) == 0  # an ended run is left alone
+
+
+def test_the_studys_end_reads_no_run_of_a_trial_that_failed_in_its_own_worker(tmp_path):
+    from search.study.study import close_failed_trial_runs
+
+    client, run_id, study, cfg = dead_trial_study(tmp_path, f"sqlite:///{tmp_path}/mlflow.db",
+                                                  reason="training diverged")
+    assert close_failed_trial_runs(study, cfg) == 0
+    assert client.get_run(run_id).info.status == "RUNNING"
